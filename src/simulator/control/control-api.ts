@@ -1,0 +1,192 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CreateProductInput, FaultConfig, SimEntitlement, Simulator, SubscribeInput } from '../types';
+import { buyerPage, overviewPage } from './pages';
+
+/** What the control routes need besides the public {@link Simulator} API. */
+export interface ControlDeps {
+  sim: Simulator;
+  registrationUrl: string;
+  certFileName: string;
+  certPem: string;
+  queueUrls: () => Record<string, string>;
+  confirmEndpoint: (topicArn: string, token: string) => boolean;
+  unsubscribeEndpoint: (subscriptionArn: string) => boolean;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** 127.0.0.0/8 and ::1 (also as IPv4-mapped IPv6). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || /^127\./.test(a);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function text(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function parseBody(req: IncomingMessage, body: string): Record<string, unknown> {
+  if (body.trim() === '') return {};
+  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(body));
+  try {
+    const v = JSON.parse(body) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    /* fall through */
+  }
+  throw new HttpError(400, 'body must be a JSON object');
+}
+
+/** Entitlements from JSON: `expirationDate` as an ISO string or epoch ms. */
+function entitlements(value: unknown): SimEntitlement[] {
+  if (!Array.isArray(value)) throw new HttpError(400, 'entitlements must be a list');
+  return value.map((e: Record<string, unknown>) => {
+    if (!e || typeof e.dimension !== 'string') throw new HttpError(400, 'each entitlement needs a dimension');
+    const { expirationDate, ...rest } = e;
+    const out = { ...rest } as unknown as SimEntitlement;
+    if (expirationDate !== undefined) {
+      const d = new Date(expirationDate as string | number);
+      if (Number.isNaN(d.getTime())) throw new HttpError(400, 'expirationDate is not a date');
+      out.expirationDate = d;
+    }
+    return out;
+  });
+}
+
+/**
+ * `/simulator…` routes. The signing certificate and the SNS Subscribe/Unsubscribe URLs are
+ * public (AWS serves them to anyone); everything else — JSON control API and HTML pages —
+ * answers only loopback callers.
+ */
+export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> {
+  const { sim } = deps;
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+  try {
+    if (method === 'GET' && path === `/simulator/${deps.certFileName}`) return text(res, 200, 'application/x-x509-ca-cert', deps.certPem);
+    if (method === 'GET' && path === '/simulator/sns') return snsAction(deps, res, url);
+    if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'the simulator control API accepts loopback callers only');
+
+    // HTML pages.
+    if (method === 'GET' && path === '/simulator') {
+      return text(res, 200, 'text/html; charset=utf-8', overviewPage({ url: sim.url, products: sim.products(), subscriptions: sim.subscriptions(), billed: sim.billed(), queues: deps.queueUrls(), registrationUrl: deps.registrationUrl }));
+    }
+    let m = /^\/simulator\/buyer\/([^/]+)$/.exec(path);
+    if (method === 'GET' && m) {
+      const id = decodeURIComponent(m[1]!);
+      const s = sim.subscription(id);
+      // Every "Set up your account" click gets a fresh token, as on AWS.
+      const token = sim.newRegistrationToken(id);
+      return text(res, 200, 'text/html; charset=utf-8', buyerPage({ registrationUrl: deps.registrationUrl, token, freeTrial: s.freeTrial, productCode: s.productCode }));
+    }
+    const form = method === 'POST' ? parseBody(req, body) : {};
+    if (method === 'POST' && path === '/simulator/ui/subscribe') {
+      const s = await sim.subscribe({ productCode: String(form.productCode ?? ''), freeTrial: form.freeTrial === 'true' });
+      res.writeHead(303, { location: `/simulator/buyer/${encodeURIComponent(s.id)}` });
+      return void res.end();
+    }
+    m = /^\/simulator\/ui\/subscriptions\/([^/]+)\/(confirm|cancel|fail-payment|end)$/.exec(path);
+    if (method === 'POST' && m) {
+      await lifecycleAction(sim, decodeURIComponent(m[1]!), m[2]!, form);
+      res.writeHead(303, { location: '/simulator' });
+      return void res.end();
+    }
+
+    // JSON control API.
+    if (method === 'GET' && path === '/simulator/api/state') {
+      return json(res, 200, { url: sim.url, products: sim.products(), subscriptions: sim.subscriptions(), queues: deps.queueUrls(), signingCertUrl: sim.signingCert.url });
+    }
+    if (method === 'POST' && path === '/simulator/api/products') return json(res, 201, sim.createProduct(form as unknown as CreateProductInput));
+    if (method === 'POST' && path === '/simulator/api/subscriptions') {
+      const input = { ...form } as unknown as SubscribeInput;
+      if (form.entitlements !== undefined) input.entitlements = entitlements(form.entitlements);
+      return json(res, 201, await sim.subscribe(input));
+    }
+    m = /^\/simulator\/api\/subscriptions\/([^/]+)(?:\/([a-z-]+))?$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      const action = m[2];
+      if (method === 'GET' && !action) return json(res, 200, sim.subscription(id));
+      if (method === 'POST' && action === 'token') return json(res, 200, { registrationToken: sim.newRegistrationToken(id) });
+      if ((method === 'PUT' || method === 'POST') && action === 'entitlements') {
+        await sim.setEntitlements(id, entitlements(form.entitlements ?? parseBody(req, body).entitlements));
+        return json(res, 200, sim.subscription(id));
+      }
+      if (method === 'POST' && action) {
+        await lifecycleAction(sim, id, action, form);
+        return json(res, 200, sim.subscription(id));
+      }
+    }
+    if (method === 'GET' && path === '/simulator/api/billed') {
+      const filter = { ...(url.searchParams.get('productCode') ? { productCode: url.searchParams.get('productCode')! } : {}), ...(url.searchParams.get('customer') ? { customer: url.searchParams.get('customer')! } : {}) };
+      return json(res, 200, sim.billed(filter));
+    }
+    if (method === 'GET' && path === '/simulator/api/metering-log') return json(res, 200, sim.meteringLog());
+    if (method === 'PUT' && path === '/simulator/api/faults') {
+      sim.setFaults(parseBody(req, body) as FaultConfig);
+      return json(res, 200, { ok: true });
+    }
+    m = /^\/simulator\/api\/queues\/([^/]+)\/messages$/.exec(path);
+    if (method === 'POST' && m) {
+      if (typeof form.body !== 'string') throw new HttpError(400, 'body (string) is required');
+      await sim.publishRaw(decodeURIComponent(m[1]!), form.body);
+      return json(res, 201, { ok: true });
+    }
+    if (method === 'POST' && path === '/simulator/api/http-endpoints') {
+      const topic = form.topic === 'entitlement' ? 'entitlement' : 'subscription';
+      if (typeof form.url !== 'string') throw new HttpError(400, 'url is required');
+      return json(res, 201, await sim.subscribeHttpEndpoint(topic, form.url, typeof form.productCode === 'string' ? { productCode: form.productCode } : {}));
+    }
+    if (method === 'POST' && path === '/simulator/api/notifications/flush') {
+      await sim.flushNotifications();
+      return json(res, 200, { ok: true });
+    }
+    throw new HttpError(404, `no route ${method} ${path}`);
+  } catch (err) {
+    const status = err instanceof HttpError ? err.status : /^unknown /.test((err as Error).message) ? 404 : 400;
+    json(res, status, { error: (err as Error).message });
+  }
+}
+
+async function lifecycleAction(sim: Simulator, id: string, action: string, form: Record<string, unknown>): Promise<void> {
+  if (action === 'confirm') return sim.confirm(id);
+  if (action === 'fail-payment') return sim.failPayment(id);
+  if (action === 'end') return sim.endNow(id);
+  if (action === 'cancel') {
+    const after = form.endAfterMs === undefined ? undefined : Number(form.endAfterMs);
+    return sim.cancel(id, after !== undefined && Number.isFinite(after) ? { endAfterMs: after } : {});
+  }
+  throw new HttpError(404, `unknown action ${action}`);
+}
+
+/** SNS SubscribeURL / UnsubscribeURL (§4.2): answered with SNS-style XML. */
+function snsAction(deps: ControlDeps, res: ServerResponse, url: URL): void {
+  const action = url.searchParams.get('Action');
+  const xml = (status: number, inner: string) => text(res, status, 'text/xml', `<?xml version="1.0"?>${inner}`);
+  if (action === 'ConfirmSubscription') {
+    const topicArn = url.searchParams.get('TopicArn') ?? '';
+    if (deps.confirmEndpoint(topicArn, url.searchParams.get('Token') ?? '')) {
+      return xml(200, `<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>${topicArn.replace(/[<>&]/g, '')}</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>`);
+    }
+    return xml(400, '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid token</Message></Error></ErrorResponse>');
+  }
+  if (action === 'Unsubscribe' && deps.unsubscribeEndpoint(url.searchParams.get('SubscriptionArn') ?? '')) {
+    return xml(200, '<UnsubscribeResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ResponseMetadata/></UnsubscribeResponse>');
+  }
+  return xml(400, '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid action or subscription</Message></Error></ErrorResponse>');
+}
