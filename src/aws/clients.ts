@@ -1,0 +1,41 @@
+import { MarketplaceEntitlementServiceClient } from '@aws-sdk/client-marketplace-entitlement-service';
+import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+/** Where and how to reach AWS. Endpoints left undefined fall back to the SDK's own resolution (`AWS_ENDPOINT_URL_*`). */
+export interface AwsClientOptions {
+  readonly region: string;
+  readonly endpoints?: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string };
+  /** Static credentials (the local simulator accepts any); undefined uses the SDK's default chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * SDK attempts per call, default 3. Our own retry loops (the emitter, the queues) own the
+   * long-term retry policy; the SDK's short retries absorb momentary blips.
+   */
+  readonly maxAttempts?: number;
+}
+
+export interface AwsClients {
+  readonly metering: MarketplaceMeteringClient;
+  readonly entitlement: MarketplaceEntitlementServiceClient;
+  readonly sqs: SQSClient;
+  destroy(): void;
+}
+
+export function createAwsClients(options: AwsClientOptions): AwsClients {
+  const common = { region: options.region, credentials: options.credentials, maxAttempts: options.maxAttempts ?? 3 };
+  const metering = new MarketplaceMeteringClient({ ...common, ...(options.endpoints?.metering ? { endpoint: options.endpoints.metering } : {}) });
+  // GetEntitlements is documented in us-east-1 only (facts §2.1).
+  const entitlement = new MarketplaceEntitlementServiceClient({ ...common, ...(options.endpoints?.entitlement ? { endpoint: options.endpoints.entitlement } : {}) });
+  const sqs = new SQSClient({ ...common, ...(options.endpoints?.sqs ? { endpoint: options.endpoints.sqs } : {}) });
+  return {
+    metering,
+    entitlement,
+    sqs,
+    destroy() {
+      metering.destroy();
+      entitlement.destroy();
+      sqs.destroy();
+    },
+  };
+}

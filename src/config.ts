@@ -1,0 +1,314 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { demoProducts, productsSchema, type ProductConfig } from './products/product-config';
+
+/**
+ * The whole environment, parsed once at start-up. Nothing else in the service reads
+ * `process.env`. Every bad value is reported in one message, then the process exits.
+ */
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  /** `simulator`: an embedded local Marketplace (no AWS account). `aws`: the real services. */
+  readonly mode: 'simulator' | 'aws';
+  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string; readonly trustProxy: boolean };
+  readonly logLevel: string;
+  readonly database: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+  readonly aws: {
+    readonly region: string;
+    /** Explicit endpoints; when unset the SDK's own `AWS_ENDPOINT_URL_*` variables still apply. */
+    readonly endpoints: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string };
+  };
+  readonly simulator: { readonly port: number };
+  /** Marketplace notifications: SQS queues (SNS envelopes or EventBridge events) and the SNS HTTPS endpoint. */
+  readonly notifications: {
+    readonly queues: ReadonlyArray<{ readonly name: string; readonly url: string }>;
+    /** Topic ARNs accepted on `POST /marketplace/sns`; empty: the endpoint refuses everything. */
+    readonly snsTopicArns: readonly string[];
+    /** Re-read every contract customer's entitlements this often (minutes); 0 turns it off. */
+    readonly reconcileIntervalMinutes: number;
+    /** GetEntitlements calls per second the reconciliation may use (quota 20/s, facts §6). */
+    readonly reconcileRatePerSecond: number;
+  };
+  readonly registration: {
+    readonly path: string;
+    readonly sessionSecret: Buffer;
+    readonly sessionTtlSeconds: number;
+    readonly secureCookies: boolean;
+  };
+  readonly seller: {
+    readonly name: string;
+    readonly supportEmail: string;
+    readonly supportUrl?: string;
+    readonly productUrl?: string;
+    readonly loginUrl?: string;
+  };
+  /** SHA-256 digests of the accepted API keys; the keys themselves are not kept. */
+  readonly apiKeys: ReadonlyArray<{ readonly name: string; readonly sha256: Buffer }>;
+  readonly products: readonly ProductConfig[];
+  /** The hourly metering emitter and the usage ledger (README "Metering"). */
+  readonly metering: {
+    /** Run the emitter in this process. Default true. */
+    readonly enabled: boolean;
+    /** Minute of the UTC hour the previous hour is sealed and sent. Default 10. */
+    readonly minute: number;
+    /** Retry and final-window check interval, seconds. Default 60. */
+    readonly pollSeconds: number;
+    /** Hourly zero records for active customers. Default true. */
+    readonly heartbeat: boolean;
+    /** Final flush delay after the final window opens (or the next tick, if sooner), minutes. Default 45. */
+    readonly finalFlushDelayMinutes: number;
+    /** Backoff budget per record, minutes (facts §6: 30). Default 30. */
+    readonly retryBudgetMinutes: number;
+    /** Requests per second to the metering API (facts §6 quota). Default 10. */
+    readonly ratePerSecond: number;
+    /** Age limit of a BatchMeterUsage record, hours (facts §1.6: 24; older docs: 6). Default 24. */
+    readonly batchWindowHours: number;
+    /** Age limit of a MeterUsage record, hours (facts §1.7). Default 6. */
+    readonly meterUsageWindowHours: number;
+    /** MeterUsage fail policy after repeated failures. Default `open`. */
+    readonly meterUsageFailPolicy: 'open' | 'closed';
+    /** Failure duration before the policy applies, minutes (at least 120). Default 120. */
+    readonly meterUsageFailAfterMinutes: number;
+  };
+  /** Notes for the start-up log (defaults chosen for local use). Never secrets. */
+  readonly notices: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+const portNumber = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  MARKETPLACE_MODE: z.enum(['simulator', 'aws']).optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: portNumber.default(3000),
+  PUBLIC_URL: optionalUrl,
+  TRUST_PROXY: z.stringbool().default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:|file:)/, 'postgres://user@host:port/db, sqlite:/path/file.sqlite or file:/path/file.sqlite')
+    .optional(),
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').default('us-east-1'),
+  MARKETPLACE_METERING_ENDPOINT: optionalUrl,
+  MARKETPLACE_ENTITLEMENT_ENDPOINT: optionalUrl,
+  SQS_ENDPOINT: optionalUrl,
+  SIMULATOR_PORT: portNumber.default(4599),
+  SUBSCRIPTION_QUEUE_URL: optionalUrl,
+  ENTITLEMENT_QUEUE_URL: optionalUrl,
+  EVENTBRIDGE_QUEUE_URL: optionalUrl,
+  SNS_TOPIC_ARNS: z.string().regex(/^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+)?(,\s*arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+)*$/, 'comma-separated SNS topic ARNs').optional(),
+  ENTITLEMENT_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(360),
+  ENTITLEMENT_RECONCILE_RATE: z.coerce.number().min(0.1).max(20).default(5),
+  REGISTRATION_PATH: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'an absolute URL path such as /marketplace/register').default('/marketplace/register'),
+  SESSION_SECRET: z.string().min(32, 'at least 32 characters of random text').optional(),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  COOKIE_SECURE: z.stringbool().optional(),
+  SELLER_NAME: z.string().min(1).max(200).default('Example SaaS'),
+  SUPPORT_EMAIL: z.email().optional(),
+  SUPPORT_URL: optionalUrl,
+  PRODUCT_URL: optionalUrl,
+  LOGIN_URL: optionalUrl,
+  API_KEYS: z.string().optional(),
+  API_KEY_SHA256: z.string().optional(),
+  MARKETPLACE_PRODUCTS: z.string().optional(),
+  MARKETPLACE_PRODUCTS_FILE: z.string().optional(),
+  METERING_ENABLED: z.stringbool().default(true),
+  METERING_EMITTER_MINUTE: z.coerce.number().int().min(0).max(59).default(10),
+  METERING_POLL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  METERING_HEARTBEAT: z.stringbool().default(true),
+  METERING_FINAL_FLUSH_DELAY_MINUTES: z.coerce.number().int().min(0).max(60).default(45),
+  METERING_RETRY_BUDGET_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  METERING_RATE_LIMIT: z.coerce.number().min(0.1).max(10).default(10),
+  METERING_BATCH_WINDOW_HOURS: z.coerce.number().int().min(1).max(24).default(24),
+  METERING_METER_USAGE_WINDOW_HOURS: z.coerce.number().int().min(1).max(6).default(6),
+  METER_USAGE_FAIL_POLICY: z.enum(['open', 'closed']).default('open'),
+  METER_USAGE_FAIL_AFTER_MINUTES: z.coerce.number().int().min(120, 'at least 120 (AWS: not before 2 hours of failures)').max(7 * 24 * 60).default(120),
+});
+
+type RawEnv = Record<string, string | undefined>;
+
+/** Parses the environment; throws {@link ConfigError} listing every problem. */
+export function loadConfig(env: RawEnv = process.env): Config {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '?');
+      problems.push(`${name}: ${issue.message} (got ${describeValue(name, env[name])})`);
+    }
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  const mode = e?.MARKETPLACE_MODE ?? (e?.NODE_ENV === 'production' ? 'aws' : 'simulator');
+  const notices: string[] = [];
+
+  const products = loadProducts(env, mode, problems, notices);
+  const apiKeys = loadApiKeys(env, mode, problems, notices);
+
+  if (!e) throw new ConfigError(problems);
+  if (mode === 'aws') {
+    if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required when MARKETPLACE_MODE=aws (got nothing; expected at least 32 characters of random text)');
+    if (!e.SUPPORT_EMAIL) problems.push('SUPPORT_EMAIL: required when MARKETPLACE_MODE=aws (got nothing; expected the support address buyers see)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  let sessionSecret: Buffer;
+  if (e.SESSION_SECRET) sessionSecret = Buffer.from(e.SESSION_SECRET, 'utf8');
+  else {
+    sessionSecret = randomBytes(32);
+    notices.push('SESSION_SECRET is not set: onboarding sessions use a random secret and end when the process restarts.');
+  }
+
+  return Object.freeze({
+    env: e.NODE_ENV,
+    mode,
+    http: { host: e.HOST, port: e.PORT, publicUrl: (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''), trustProxy: e.TRUST_PROXY },
+    logLevel: e.LOG_LEVEL,
+    database: databaseConfig(e.DATABASE_URL),
+    aws: {
+      region: e.AWS_REGION,
+      endpoints: { metering: e.MARKETPLACE_METERING_ENDPOINT, entitlement: e.MARKETPLACE_ENTITLEMENT_ENDPOINT, sqs: e.SQS_ENDPOINT },
+    },
+    simulator: { port: e.SIMULATOR_PORT },
+    notifications: {
+      queues: [
+        ...(e.SUBSCRIPTION_QUEUE_URL ? [{ name: 'subscription', url: e.SUBSCRIPTION_QUEUE_URL }] : []),
+        ...(e.ENTITLEMENT_QUEUE_URL ? [{ name: 'entitlement', url: e.ENTITLEMENT_QUEUE_URL }] : []),
+        ...(e.EVENTBRIDGE_QUEUE_URL ? [{ name: 'eventbridge', url: e.EVENTBRIDGE_QUEUE_URL }] : []),
+      ],
+      snsTopicArns: splitList(e.SNS_TOPIC_ARNS),
+      reconcileIntervalMinutes: e.ENTITLEMENT_RECONCILE_MINUTES,
+      reconcileRatePerSecond: e.ENTITLEMENT_RECONCILE_RATE,
+    },
+    registration: {
+      path: e.REGISTRATION_PATH,
+      sessionSecret,
+      sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+      secureCookies: e.COOKIE_SECURE ?? e.NODE_ENV === 'production',
+    },
+    seller: {
+      name: e.SELLER_NAME,
+      supportEmail: e.SUPPORT_EMAIL ?? 'support@example.com',
+      supportUrl: e.SUPPORT_URL,
+      productUrl: e.PRODUCT_URL,
+      loginUrl: e.LOGIN_URL,
+    },
+    apiKeys,
+    products,
+    metering: {
+      enabled: e.METERING_ENABLED,
+      minute: e.METERING_EMITTER_MINUTE,
+      pollSeconds: e.METERING_POLL_SECONDS,
+      heartbeat: e.METERING_HEARTBEAT,
+      finalFlushDelayMinutes: e.METERING_FINAL_FLUSH_DELAY_MINUTES,
+      retryBudgetMinutes: e.METERING_RETRY_BUDGET_MINUTES,
+      ratePerSecond: e.METERING_RATE_LIMIT,
+      batchWindowHours: e.METERING_BATCH_WINDOW_HOURS,
+      meterUsageWindowHours: e.METERING_METER_USAGE_WINDOW_HOURS,
+      meterUsageFailPolicy: e.METER_USAGE_FAIL_POLICY,
+      meterUsageFailAfterMinutes: e.METER_USAGE_FAIL_AFTER_MINUTES,
+    },
+    notices,
+  });
+}
+
+function databaseConfig(url: string | undefined): Config['database'] {
+  if (!url) return { kind: 'sqlite', path: './data/marketplace-bridge.sqlite' };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  return { kind: 'sqlite', path: url.replace(/^(sqlite|file):(\/\/)?/, '') };
+}
+
+function loadProducts(env: RawEnv, mode: string, problems: string[], notices: string[]): ProductConfig[] {
+  let source: string | undefined;
+  let text = env.MARKETPLACE_PRODUCTS;
+  if (env.MARKETPLACE_PRODUCTS && env.MARKETPLACE_PRODUCTS_FILE) {
+    problems.push('MARKETPLACE_PRODUCTS / MARKETPLACE_PRODUCTS_FILE: set one of them, not both');
+    return [];
+  }
+  if (text !== undefined) source = 'MARKETPLACE_PRODUCTS';
+  else if (env.MARKETPLACE_PRODUCTS_FILE) {
+    source = 'MARKETPLACE_PRODUCTS_FILE';
+    try {
+      text = readFileSync(env.MARKETPLACE_PRODUCTS_FILE, 'utf8');
+    } catch (error) {
+      problems.push(`MARKETPLACE_PRODUCTS_FILE: cannot read ${JSON.stringify(env.MARKETPLACE_PRODUCTS_FILE)} (${(error as Error).message})`);
+      return [];
+    }
+  }
+  if (text === undefined) {
+    if (mode === 'aws') {
+      problems.push('MARKETPLACE_PRODUCTS: required when MARKETPLACE_MODE=aws (got nothing; expected a JSON array of products, see README "Products")');
+      return [];
+    }
+    notices.push(`No products configured: serving the demo products ${demoProducts.map((p) => p.code).join(', ')}.`);
+    return demoProducts;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    problems.push(`${source}: not valid JSON (${(error as Error).message}); expected a JSON array of products`);
+    return [];
+  }
+  const result = productsSchema.safeParse(json);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push(`${source}: at ${issue.path.length ? issue.path.join('.') : '(top)'}: ${issue.message}`);
+    }
+    return [];
+  }
+  return result.data;
+}
+
+function loadApiKeys(env: RawEnv, mode: string, problems: string[], notices: string[]): Config['apiKeys'] {
+  const keys: Array<{ name: string; sha256: Buffer }> = [];
+  for (const [index, entry] of splitList(env.API_KEYS).entries()) {
+    const [name, key] = entry.includes('=') ? [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] : [`key${index + 1}`, entry];
+    if (key.length < 20) {
+      problems.push(`API_KEYS: entry ${index + 1} ("${name}") is too short (expected name=key with a key of at least 20 characters)`);
+      continue;
+    }
+    keys.push({ name, sha256: createHash('sha256').update(key).digest() });
+  }
+  for (const [index, entry] of splitList(env.API_KEY_SHA256).entries()) {
+    const [name, hex] = entry.includes('=') ? [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] : [`hashed${index + 1}`, entry];
+    if (!/^[0-9a-f]{64}$/i.test(hex)) {
+      problems.push(`API_KEY_SHA256: entry ${index + 1} ("${name}") is not 64 hex characters (expected name=<sha256 hex of the key>)`);
+      continue;
+    }
+    keys.push({ name, sha256: Buffer.from(hex, 'hex') });
+  }
+  if (keys.length === 0) {
+    if (mode === 'aws') {
+      problems.push('API_KEYS / API_KEY_SHA256: at least one API key is required when MARKETPLACE_MODE=aws (expected name=key pairs, comma-separated)');
+    } else {
+      keys.push({ name: 'local-dev', sha256: createHash('sha256').update(LOCAL_DEV_API_KEY).digest() });
+      notices.push(`No API key configured: the local key "${LOCAL_DEV_API_KEY}" is accepted (simulator mode only).`);
+    }
+  }
+  return keys;
+}
+
+/** The API key accepted in simulator mode when none is configured (documented in the README). */
+export const LOCAL_DEV_API_KEY = 'local-dev-api-key-change-me';
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const SECRET_NAMES = new Set(['SESSION_SECRET', 'API_KEYS', 'API_KEY_SHA256']);
+
+function describeValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (SECRET_NAMES.has(name)) return `a hidden value of ${value.length} characters`;
+  if (value.length > 60) return `"${value.slice(0, 57)}..."`;
+  return JSON.stringify(value);
+}

@@ -1,0 +1,27 @@
+import type { CustomerIdentity, Entitlement } from './customer';
+
+/**
+ * What the customer capability needs from AWS Marketplace, in its own words. The SDK adapters
+ * in `src/aws/` implement these; the domain never sees an SDK type.
+ */
+
+/** What ResolveCustomer answers (facts §1.5). CustomerIdentifier is absent for listings from June 2026. */
+export interface ResolvedCustomer {
+  readonly productCode: string;
+  readonly customerIdentifier?: string;
+  readonly customerAWSAccountId?: string;
+  readonly licenseArn?: string;
+}
+
+export interface CustomerResolver {
+  /**
+   * Redeems a registration token. Rejects with `AppError` codes `invalid_registration_token`,
+   * `expired_registration_token`, or an `AwsCallError` (retryable for throttling and 5xx).
+   */
+  resolveCustomer(registrationToken: string): Promise<ResolvedCustomer>;
+}
+
+export interface EntitlementReader {
+  /** Every entitlement of one buyer for one product, all pages read (facts §2.2–§2.5). */
+  readEntitlements(productCode: string, identity: CustomerIdentity): Promise<Entitlement[]>;
+}

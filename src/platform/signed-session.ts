@@ -1,0 +1,70 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from './clock';
+
+/**
+ * Short-lived, opaque, tamper-proof session values: `base64url(payload).base64url(hmac)`.
+ * The payload holds only what the server needs back (an internal id, an expiry, a nonce);
+ * it never holds a Marketplace token.
+ */
+export interface SessionPayload {
+  /** Internal customer id. */
+  readonly sub: string;
+  /** Expiry, epoch seconds. */
+  readonly exp: number;
+  /** Random per session; binds the sign-up form's anti-forgery token to this session. */
+  readonly nonce: string;
+}
+
+export class SessionCodec {
+  constructor(
+    private readonly secret: Buffer,
+    private readonly ttlSeconds: number,
+    private readonly clock: Clock,
+  ) {}
+
+  issue(subject: string): string {
+    const payload: SessionPayload = {
+      sub: subject,
+      exp: Math.floor(this.clock.now().getTime() / 1000) + this.ttlSeconds,
+      nonce: randomBytes(16).toString('base64url'),
+    };
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    return `${body}.${this.mac(`session.${body}`)}`;
+  }
+
+  /** The payload, or undefined when the value is forged, malformed or expired. */
+  open(value: string | undefined): SessionPayload | undefined {
+    if (!value || value.length > 1024) return undefined;
+    const [body, mac, extra] = value.split('.');
+    if (!body || !mac || extra !== undefined) return undefined;
+    if (!safeEqual(mac, this.mac(`session.${body}`))) return undefined;
+    let payload: SessionPayload;
+    try {
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SessionPayload;
+    } catch {
+      return undefined;
+    }
+    if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || typeof payload.nonce !== 'string') return undefined;
+    if (payload.exp * 1000 <= this.clock.now().getTime()) return undefined;
+    return payload;
+  }
+
+  /** Anti-forgery token for forms rendered within a session. */
+  csrfToken(session: SessionPayload): string {
+    return this.mac(`csrf.${session.sub}.${session.nonce}`);
+  }
+
+  verifyCsrf(session: SessionPayload, token: unknown): boolean {
+    return typeof token === 'string' && safeEqual(token, this.csrfToken(session));
+  }
+
+  private mac(text: string): string {
+    return createHmac('sha256', this.secret).update(text).digest('base64url');
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

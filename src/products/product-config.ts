@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * The seller's Marketplace products, as configured (`MARKETPLACE_PRODUCTS` or
+ * `MARKETPLACE_PRODUCTS_FILE`). One service instance may serve several products.
+ */
+
+/** How usage reported within one hour is turned into the hour's quantity (design §3.2). */
+export const aggregationModes = ['sum', 'max', 'latest', 'distinct', 'overage'] as const;
+export type AggregationMode = (typeof aggregationModes)[number];
+
+export const pricingModels = ['subscription', 'contract', 'contract-with-consumption'] as const;
+export type PricingModel = (typeof pricingModels)[number];
+
+/** `batch`: BatchMeterUsage from the seller's account (SaaS). `meter-usage`: MeterUsage from the buyer's account. */
+export const meteringApis = ['batch', 'meter-usage'] as const;
+export type MeteringApi = (typeof meteringApis)[number];
+
+const dimensionName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'a dimension API name: letters, digits, _ . : -');
+
+export const dimensionConfigSchema = z.object({
+  name: dimensionName,
+  description: z.string().max(200).optional(),
+  aggregation: z.enum(aggregationModes).default('sum'),
+  /** Send a zero-quantity record every hour even without usage (AWS recommends it, facts §6). */
+  heartbeat: z.boolean().default(true),
+  /** Metered through the usage API (false for contract-only entitlement dimensions). */
+  metered: z.boolean().default(true),
+});
+export type DimensionConfig = z.infer<typeof dimensionConfigSchema>;
+
+export const productConfigSchema = z
+  .object({
+    code: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[-a-zA-Z0-9/=:_.@]*$/, 'an AWS product code (letters, digits, - / = : _ . @)'),
+    name: z.string().min(1).max(200),
+    pricingModel: z.enum(pricingModels),
+    meteringApi: z.enum(meteringApis).default('batch'),
+    /**
+     * The buyer identity AWS uses for this listing: `license` (CustomerAWSAccountId + LicenseArn,
+     * required for listings from June 2026, facts §6) or `customer-identifier` (older listings).
+     */
+    identity: z.enum(['license', 'customer-identifier']).default('license'),
+    dimensions: z.array(dimensionConfigSchema).default([]),
+  })
+  .superRefine((product, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, dimension] of product.dimensions.entries()) {
+      if (seen.has(dimension.name)) {
+        ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'name'], message: `dimension "${dimension.name}" is listed twice` });
+      }
+      seen.add(dimension.name);
+      if (dimension.aggregation === 'overage' && product.pricingModel !== 'contract-with-consumption') {
+        ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'aggregation'], message: 'overage needs pricingModel contract-with-consumption' });
+      }
+    }
+  });
+export type ProductConfig = z.infer<typeof productConfigSchema>;
+
+export const productsSchema = z
+  .array(productConfigSchema)
+  .min(1, 'at least one product')
+  .superRefine((products, ctx) => {
+    const codes = new Set<string>();
+    for (const [index, product] of products.entries()) {
+      if (codes.has(product.code)) ctx.addIssue({ code: 'custom', path: [index, 'code'], message: `product code "${product.code}" is listed twice` });
+      codes.add(product.code);
+    }
+  });
+
+/** True for the pricing models whose buyers hold a contract read through GetEntitlements. */
+export function hasContract(model: PricingModel): boolean {
+  return model === 'contract' || model === 'contract-with-consumption';
+}
+
+/** A lookup over the configured products. */
+export class ProductCatalog {
+  private readonly byCode: ReadonlyMap<string, ProductConfig>;
+
+  constructor(readonly products: readonly ProductConfig[]) {
+    this.byCode = new Map(products.map((p) => [p.code, p]));
+  }
+
+  find(code: string | undefined): ProductConfig | undefined {
+    return code === undefined ? undefined : this.byCode.get(code);
+  }
+
+  dimension(code: string, dimension: string): DimensionConfig | undefined {
+    return this.byCode.get(code)?.dimensions.find((d) => d.name === dimension);
+  }
+}
+
+/** The product `npm start` shows when nothing is configured (simulator mode only). */
+export const demoProducts: ProductConfig[] = [
+  {
+    code: 'demo-saas-subscription',
+    name: 'Demo SaaS (subscription)',
+    pricingModel: 'subscription',
+    meteringApi: 'batch',
+    identity: 'customer-identifier',
+    dimensions: [
+      { name: 'api_calls', description: 'API calls', aggregation: 'sum', heartbeat: true, metered: true },
+      { name: 'active_users', description: 'Distinct active users', aggregation: 'distinct', heartbeat: true, metered: true },
+    ],
+  },
+  {
+    code: 'demo-saas-contract',
+    name: 'Demo SaaS (contract with consumption)',
+    pricingModel: 'contract-with-consumption',
+    meteringApi: 'batch',
+    identity: 'license',
+    dimensions: [
+      { name: 'seats', description: 'Seats', aggregation: 'overage', heartbeat: true, metered: true },
+      { name: 'premium_support', description: 'Premium support', aggregation: 'sum', heartbeat: false, metered: false },
+    ],
+  },
+];

@@ -1,0 +1,44 @@
+/**
+ * Every difference between SQLite and PostgreSQL that the repositories need, in one place.
+ */
+export type DialectName = 'sqlite' | 'postgres';
+
+/** The value to bind for a time column (both engines accept ISO-8601 UTC text). */
+export function toDbTime(date: Date): string {
+  return date.toISOString();
+}
+
+export function toDbTimeOrNull(date: Date | null | undefined): string | null {
+  return date ? date.toISOString() : null;
+}
+
+/** PostgreSQL returns `Date` objects, SQLite returns the stored text. */
+export function fromDbTime(value: string | Date): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+export function fromDbTimeOrNull(value: string | Date | null | undefined): Date | null {
+  return value === null || value === undefined ? null : fromDbTime(value);
+}
+
+/** True when the error is a unique-constraint violation on either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** True when the error means the database itself is unreachable or failing (retry later). */
+export function isTransientDbError(error: unknown): boolean {
+  const e = error as { code?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P03', '53300', '40001', '40P01'].includes(code) ||
+    code.startsWith('08')
+  );
+}
+
+/** Column type for times. */
+export function timeColumnType(dialect: DialectName): 'text' | 'timestamptz' {
+  return dialect === 'postgres' ? 'timestamptz' : 'text';
+}

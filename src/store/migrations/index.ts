@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import type { DialectName } from '../dialect';
+import * as m0001 from './0001-customers-events-entitlements';
+import * as m0002 from './0002-event-correlation';
+import * as m0003 from './0003-usage-ledger';
+
+/**
+ * Forward-only, numbered migrations. Never edit a released one: add the next number.
+ * Each receives the dialect so engine differences stay inside the migration.
+ */
+export interface NumberedMigration {
+  readonly name: string;
+  up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+}
+
+export const migrations: readonly NumberedMigration[] = [
+  { name: '0001-customers-events-entitlements', up: m0001.up },
+  { name: '0002-event-correlation', up: m0002.up },
+  { name: '0003-usage-ledger', up: m0003.up },
+];

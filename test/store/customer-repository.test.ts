@@ -1,0 +1,105 @@
+import { CustomerRepository } from '../../src/customers/customer.repository';
+import { ManualClock } from '../../src/platform/clock';
+import { dialects, openTestStore, type TestStore } from '../support/stores';
+
+describe.each(dialects('customer repository'))('customer repository on %s', (dialect) => {
+  let t: TestStore;
+  let repo: CustomerRepository;
+  let clock: ManualClock;
+
+  beforeEach(async () => {
+    clock = new ManualClock('2026-11-22T10:00:00.000Z');
+    t = await openTestStore(dialect);
+    repo = new CustomerRepository(t.store.db);
+  });
+  afterEach(async () => t.dispose());
+
+  it('migrations are applied and the store reports ready; migrating again applies nothing', async () => {
+    expect(await t.store.isReady()).toBe(true);
+    expect((await t.store.migrate()).applied).toEqual([]);
+  });
+
+  it('creates a legacy customer and finds it again by product and identifier', async () => {
+    const created = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-1', customerAWSAccountId: '111122223333' }, clock.now(), { registered: true });
+    expect(created.subscription.status).toBe('pending');
+    expect(created.registeredAt?.toISOString()).toBe('2026-11-22T10:00:00.000Z');
+    const found = await repo.findByIdentity({ productCode: 'p1', customerIdentifier: 'cust-1' });
+    expect(found?.id).toBe(created.id);
+    expect(await repo.findByIdentity({ productCode: 'p2', customerIdentifier: 'cust-1' })).toBeUndefined();
+  });
+
+  it('merges a registration into a customer first created by an event, filling gaps only', async () => {
+    const fromEvent = await repo.upsert({ productCode: 'p1', customerAWSAccountId: '444455556666', agreementId: 'agmt-1', offerId: 'offer-1' }, clock.now());
+    clock.advance(60_000);
+    const merged = await repo.upsert(
+      { productCode: 'p1', customerAWSAccountId: '444455556666', licenseArn: 'arn:aws:license-manager::444455556666:license:l-1', offerId: 'offer-OTHER' },
+      clock.now(),
+      { registered: true },
+    );
+    expect(merged.id).toBe(fromEvent.id);
+    expect(merged.licenseArn).toBe('arn:aws:license-manager::444455556666:license:l-1');
+    expect(merged.offerId).toBe('offer-1'); // never overwritten
+    expect(merged.agreementId).toBe('agmt-1');
+    expect(merged.registeredAt?.toISOString()).toBe('2026-11-22T10:01:00.000Z');
+    expect(merged.version).toBe(2);
+  });
+
+  it('never erases subscription state written by events when the buyer registers again', async () => {
+    const c = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-2' }, clock.now());
+    await t.store.db.transaction().execute((tx) =>
+      repo.saveSubscriptionState(tx, c.id, { status: 'active', statusEventTime: clock.now(), activatedAt: clock.now(), finalWindowOpenedAt: null, endedAt: null, statusEventRank: 1 }, clock.now()),
+    );
+    const again = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-2' }, clock.now(), { registered: true });
+    expect(again.subscription.status).toBe('active');
+    expect(again.subscription.activatedAt?.toISOString()).toBe('2026-11-22T10:00:00.000Z');
+  });
+
+  it('two concurrent first registrations of one buyer make one customer', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => repo.upsert({ productCode: 'p1', customerIdentifier: 'race' }, clock.now(), { registered: true })),
+    );
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    const rows = await t.store.db.selectFrom('customers').select('id').where('customer_identifier', '=', 'race').execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('replaces the entitlement snapshot atomically and keeps typed values and expiry', async () => {
+    const c = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-3' }, clock.now());
+    await repo.replaceEntitlements(
+      c.id,
+      [
+        { dimension: 'seats', value: { type: 'integer', value: 25 }, expirationDate: new Date('2027-11-22T00:00:00.000Z') },
+        { dimension: 'sso', value: { type: 'boolean', value: true }, expirationDate: null },
+        { dimension: 'tier', value: { type: 'string', value: 'gold' }, expirationDate: null },
+        { dimension: 'ratio', value: { type: 'double', value: 0.5 }, expirationDate: null },
+      ],
+      clock.now(),
+    );
+    await repo.replaceEntitlements(c.id, [{ dimension: 'seats', value: { type: 'integer', value: 30 }, expirationDate: null }], clock.now());
+    const list = await repo.listEntitlements(c.id);
+    expect(list).toEqual([{ dimension: 'seats', value: { type: 'integer', value: 30 }, expirationDate: null }]);
+    const before = await repo.findById(c.id);
+    expect(before?.entitlementsFetchedAt?.toISOString()).toBe('2026-11-22T10:00:00.000Z');
+    await repo.replaceEntitlements(c.id, [{ dimension: 'sso', value: { type: 'boolean', value: false }, expirationDate: null }, { dimension: 'ratio', value: { type: 'double', value: 1.25 }, expirationDate: null }], clock.now());
+    expect(await repo.listEntitlements(c.id)).toEqual([
+      { dimension: 'ratio', value: { type: 'double', value: 1.25 }, expirationDate: null },
+      { dimension: 'sso', value: { type: 'boolean', value: false }, expirationDate: null },
+    ]);
+  });
+
+  it('saves the sign-up form; a second submission updates it and keeps the first completion time', async () => {
+    const c = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-4' }, clock.now());
+    await repo.saveOnboarding(c.id, { email: 'a@example.com', company: 'A', contactName: 'Ann' }, clock.now());
+    clock.advance(3_600_000);
+    const second = await repo.saveOnboarding(c.id, { email: 'b@example.com', company: 'B', contactName: 'Bob' }, clock.now());
+    expect(second?.onboarding).toEqual({ email: 'b@example.com', company: 'B', contactName: 'Bob', onboardedAt: new Date('2026-11-22T10:00:00.000Z') });
+  });
+
+  it('finds a licence customer by licence, by agreement, and by account while it has no licence', async () => {
+    const byAccount = await repo.upsert({ productCode: 'p9', customerAWSAccountId: '777788889999', agreementId: 'agmt-9' }, clock.now());
+    expect((await repo.findByIdentity({ productCode: 'p9', customerAWSAccountId: '777788889999' }))?.id).toBe(byAccount.id);
+    expect((await repo.findByIdentity({ agreementId: 'agmt-9' }))?.id).toBe(byAccount.id);
+    await repo.upsert({ productCode: 'p9', agreementId: 'agmt-9', licenseArn: 'arn:aws:license-manager::777788889999:license:l-9' }, clock.now());
+    expect((await repo.findByIdentity({ licenseArn: 'arn:aws:license-manager::777788889999:license:l-9' }))?.id).toBe(byAccount.id);
+  });
+});
