@@ -1,0 +1,34 @@
+/**
+ * Which normalized events move the subscription state machine, and how (facts §5.2, §5.4).
+ * `entitlement-updated` needs a GetEntitlements call first (facts §5.3): the caller turns an empty
+ * result into {@link entitlementsEmptyTransition}. Agreement Created/Amended change no status by
+ * themselves (access comes with License Updated).
+ */
+import type { StatusTransition } from '../customers/subscription-state';
+import type { MarketplaceEvent } from './marketplace-event';
+
+/** The status transition an event implies, or null when it implies none by itself. */
+export function toStatusTransition(event: MarketplaceEvent): StatusTransition | null {
+  switch (event.kind) {
+    case 'subscribe-success':
+    case 'subscribe-fail':
+    case 'unsubscribe-pending':
+    case 'unsubscribe-success':
+    case 'license-updated':
+    case 'license-deprovisioned':
+    case 'agreement-ended': {
+      const t: StatusTransition = { kind: event.kind, eventTime: event.eventTime };
+      if (event.licenseArn !== undefined) t.licenseArn = event.licenseArn;
+      return t;
+    }
+    case 'entitlement-updated':
+    case 'agreement-created':
+    case 'agreement-amended':
+      return null;
+  }
+}
+
+/** The transition for a GetEntitlements answer with no (or only expired) entitlements, after `event`. */
+export function entitlementsEmptyTransition(event: MarketplaceEvent): StatusTransition {
+  return { kind: 'entitlements-empty', eventTime: event.eventTime };
+}

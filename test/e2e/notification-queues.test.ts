@@ -1,0 +1,147 @@
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import request from 'supertest';
+import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
+import type { EventProcessor } from '../../src/events/event-processor';
+import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('notification queues through the simulator SQS, with the real SDK and sqs-consumer', () => {
+  let h: Harness;
+  let consumers: NotificationQueueConsumer[];
+
+  function startConsumers(processor: EventProcessor, opts: { visibilityTimeout?: number; heartbeatInterval?: number | null } = {}) {
+    consumers = ['subscription', 'entitlement', 'eventbridge'].map(
+      (name) =>
+        new NotificationQueueConsumer({
+          name,
+          queueUrl: h.sim.queueUrl(`marketplace-${name}`),
+          sqs: h.aws.sqs,
+          processor,
+          logger: h.logger,
+          waitTimeSeconds: 1,
+          visibilityTimeout: opts.visibilityTimeout ?? 30,
+          heartbeatInterval: opts.heartbeatInterval === undefined ? 10 : opts.heartbeatInterval,
+        }),
+    );
+    for (const c of consumers) c.start();
+  }
+
+  beforeEach(async () => {
+    h = await startHarness({ simulator: { confirmDelayMs: 50, unsubscribeDelayMs: 300 } });
+  });
+  afterEach(async () => {
+    for (const c of consumers ?? []) await c.stop();
+    await h.close();
+  });
+
+  it('legacy SNS buyer journey: buyer page → registration → subscribe-success → active → cancel → final window → ended', async () => {
+    startConsumers(h.container.eventProcessor);
+    const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
+    // The buyer page auto-posts the token to the registration URL, as AWS Marketplace does.
+    const buyerPage = await fetch(sub.buyerPageUrl).then((r) => r.text());
+    const token = /name="x-amzn-marketplace-token" value="([^"]+)"/.exec(buyerPage)?.[1];
+    expect(token).toEqual(expect.stringMatching(/.{16,}/));
+    const registered = await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': token });
+    expect(registered.status).toBe(303);
+    const cookie = (registered.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+
+    await h.sim.confirm(sub.id);
+    const find = () => h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
+    await until('active', async () => (await find())?.subscription.status === 'active');
+    const page = await request(h.app).get('/marketplace/onboarding').set('Cookie', cookie);
+    expect(page.text).toContain('Your subscription is active.');
+
+    await h.sim.cancel(sub.id, { endAfterMs: 300 });
+    await until('ended', async () => (await find())?.subscription.status === 'unsubscribed');
+    const ended = await find();
+    expect(ended?.subscription.endedAt).not.toBeNull();
+    const kinds = (await h.container.events.list({ customerId: ended!.id })).map((e) => `${e.kind}:${e.outcome}`).sort();
+    expect(kinds).toEqual(['subscribe-success:applied', 'unsubscribe-pending:applied', 'unsubscribe-success:applied']);
+  });
+
+  it('EventBridge licence journey with duplicated, reordered delivery ends in the same state', async () => {
+    h.sim.setFaults({ duplicateRate: 1, reorderWindowMs: 100, seed: 7 });
+    startConsumers(h.container.eventProcessor);
+    const sub = await h.sim.subscribe({ productCode: licenseContract.code, confirmation: 'manual', entitlements: [{ dimension: 'seats', integerValue: 3 }] });
+    await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': sub.registrationToken });
+    await h.sim.confirm(sub.id);
+    await h.sim.flushNotifications();
+    const find = () => h.container.customers.findByIdentity({ licenseArn: sub.licenseArn });
+    await until('active', async () => (await find())?.subscription.status === 'active');
+    await h.sim.setEntitlements(sub.id, [{ dimension: 'seats', integerValue: 9 }]);
+    await h.sim.flushNotifications();
+    await until('entitlements updated', async () => {
+      const c = await find();
+      const list = c ? await h.container.customers.listEntitlements(c.id) : [];
+      return list[0]?.value.type === 'integer' && list[0].value.value === 9;
+    });
+    const outcomes = await until('duplicates recorded', async () => {
+      const counts = consumers.reduce<Record<string, number>>((acc, c) => {
+        for (const [k, v] of Object.entries(c.outcomeCounts())) acc[k] = (acc[k] ?? 0) + v;
+        return acc;
+      }, {});
+      return (counts.duplicate ?? 0) > 0 ? counts : undefined;
+    });
+    expect(outcomes.applied).toBeGreaterThan(0);
+    expect((await find())?.subscription.status).toBe('active');
+  });
+
+  it('garbage is recorded as rejected and deleted, and the consumer keeps going', async () => {
+    startConsumers(h.container.eventProcessor);
+    for (const body of ['not json at all', '{"Type":"Notification","MessageId":"g1","Message":"{\\"action\\":\\"bogus\\"}"}', '[]', '{"source":"aws.other","detail-type":"x","id":"g3","time":"2026-01-01T00:00:00Z","detail":{}}']) {
+      await h.sim.publishRaw('marketplace-subscription', body);
+    }
+    const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
+    await h.sim.confirm(sub.id);
+    await until('valid message applied after garbage', async () => (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status === 'active');
+    const rejected = await until('4 rejected', async () => {
+      const list = await h.container.events.list({ outcome: 'rejected' });
+      return list.length === 4 ? list : undefined;
+    });
+    expect(rejected.every((e) => typeof e.reason === 'string' && e.reason.length > 0)).toBe(true);
+    const left = await h.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.sim.queueUrl('marketplace-subscription'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    expect(left.Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+  });
+
+  it('while the store is down nothing is acknowledged; after recovery the message is applied; a permanent failure is dead-lettered', async () => {
+    let down = true;
+    const real = h.container.eventProcessor;
+    const flaky = {
+      handle: (...args: Parameters<EventProcessor['handle']>) => {
+        if (down) return Promise.reject(Object.assign(new Error('store unreachable'), { code: 'ECONNREFUSED' }));
+        return real.handle(...args);
+      },
+    } as unknown as EventProcessor;
+    startConsumers(flaky, { visibilityTimeout: 1, heartbeatInterval: null });
+    const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
+    await h.sim.confirm(sub.id);
+    await new Promise((r) => setTimeout(r, 2500));
+    const find = () => h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
+    expect(await find()).toBeUndefined();
+    down = false;
+    await until('applied after recovery', async () => (await find())?.subscription.status === 'active');
+
+    // A message that always fails goes to the dead-letter queue after maxReceiveCount (5) receives.
+    down = true;
+    await h.sim.publishRaw('marketplace-subscription', JSON.stringify({ poison: true }));
+    const dlqUrl = h.sim.queueUrl('marketplace-subscription-dlq');
+    const dead = await until(
+      'dead-lettered',
+      async () => {
+        const r = await h.aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+        return r.Messages?.[0];
+      },
+      20_000,
+    );
+    expect(JSON.parse(dead.Body!)).toEqual({ poison: true });
+  }, 40_000);
+});

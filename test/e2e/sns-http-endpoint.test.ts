@@ -1,0 +1,68 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { legacySubscription, startHarness, type Harness } from '../support/harness';
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('SNS over HTTPS: POST /marketplace/sns', () => {
+  let h: Harness;
+  let server: Server;
+  let url: string;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness({ simulator: { confirmDelayMs: 20 } });
+    // Keep a copy of every body SNS posts, to replay and tamper with.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push(Buffer.concat(chunks).toString('utf8'));
+        const forward = request(h.app).post('/marketplace/sns').set('Content-Type', String(req.headers['content-type'] ?? 'text/plain')).send(Buffer.concat(chunks).toString('utf8'));
+        void forward.then((r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(r.text);
+        });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/marketplace/sns`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await h.close();
+  });
+
+  it('confirms the subscription through the SubscribeURL, then applies signed notifications', async () => {
+    const subscription = await h.sim.subscribeHttpEndpoint('subscription', url, { productCode: legacySubscription.code });
+    await until('confirmed', async () => h.logs().includes('SNS subscription confirmed'));
+    const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
+    await h.sim.confirm(sub.id);
+    await until('active via HTTPS', async () => (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status === 'active');
+    expect(subscription).toBeDefined();
+  });
+
+  it('refuses forged, tampered and unsigned messages with 403 and applies nothing', async () => {
+    const notification = received.map((b) => JSON.parse(b) as Record<string, unknown>).find((m) => m.Type === 'Notification');
+    expect(notification).toBeDefined();
+    const tampered = { ...notification, MessageId: 'forged-1', Message: String(notification!.Message).replace('subscribe-success', 'unsubscribe-success') };
+    const r1 = await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(tampered));
+    expect(r1.status).toBe(403);
+    expect(r1.body.code).toBe('sns_signature_invalid');
+    const unsigned = { ...notification, MessageId: 'forged-2' } as Record<string, unknown>;
+    delete unsigned.Signature;
+    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(unsigned))).status).toBe(403);
+    const foreignCert = { ...notification, MessageId: 'forged-3', SigningCertURL: 'https://evil.example.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem' };
+    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(foreignCert))).status).toBe(403);
+    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send('not json')).status).toBe(400);
+    const forgedRows = await h.db.store.db.selectFrom('events').select('dedupe_key').where('dedupe_key', 'like', 'forged%').execute();
+    expect(forgedRows).toEqual([]);
+  });
+});

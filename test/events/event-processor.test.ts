@@ -1,0 +1,206 @@
+import fc from 'fast-check';
+import type { Kysely } from 'kysely';
+import { CustomerRepository } from '../../src/customers/customer.repository';
+import type { Entitlement } from '../../src/customers/customer';
+import type { EntitlementReader } from '../../src/customers/ports';
+import { compareTransitions, foldTransitions, initialSubscriptionState, type StatusTransition } from '../../src/customers/subscription-state';
+import { parseQueueMessage } from '../../src/events/envelope';
+import { EventRepository } from '../../src/events/event.repository';
+import { EventProcessor } from '../../src/events/event-processor';
+import { ManualClock } from '../../src/platform/clock';
+import { DomainEventBus, type DomainEvent } from '../../src/platform/domain-events';
+import { ProductCatalog, type ProductConfig } from '../../src/products/product-config';
+import type { Database } from '../../src/store/schema';
+import { captureLogger } from '../support/log-capture';
+import { dialects, openTestStore, type TestStore } from '../support/stores';
+
+const legacy: ProductConfig = { code: 'legacy-prod', name: 'L', pricingModel: 'subscription', meteringApi: 'batch', identity: 'customer-identifier', dimensions: [] };
+const contract: ProductConfig = { code: 'contract-prod', name: 'C', pricingModel: 'contract', meteringApi: 'batch', identity: 'license', dimensions: [] };
+
+type SnsAction = 'subscribe-success' | 'subscribe-fail' | 'unsubscribe-pending' | 'unsubscribe-success';
+
+function snsBody(id: string, action: string, at: Date, fields: Record<string, string> = {}): string {
+  const message = { action, 'customer-identifier': 'CUST-1', 'product-code': legacy.code, isFreeTrialTermPresent: 'false', ...fields };
+  return JSON.stringify({
+    Type: 'Notification',
+    MessageId: id,
+    TopicArn: 'arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-legacy-prod',
+    Message: JSON.stringify(message),
+    Timestamp: at.toISOString(),
+    SignatureVersion: '1',
+    Signature: 'x',
+    SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem',
+    UnsubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe',
+  });
+}
+
+function ebBody(id: string, detailType: string, at: Date, detail: Record<string, unknown>): string {
+  return JSON.stringify({ version: '0', id, 'detail-type': detailType, source: 'aws.agreement-marketplace', account: '111122223333', time: at.toISOString(), region: 'us-east-1', resources: [], detail });
+}
+
+class FakeReader implements EntitlementReader {
+  answer: Entitlement[] = [];
+  failures = 0;
+  calls = 0;
+  async readEntitlements(): Promise<Entitlement[]> {
+    this.calls++;
+    if (this.failures > 0) {
+      this.failures--;
+      throw Object.assign(new Error('throttled'), { retryable: true });
+    }
+    return this.answer;
+  }
+}
+
+describe.each(dialects('event processor'))('event processor on %s', (dialect) => {
+  let t: TestStore;
+  let processor: EventProcessor;
+  let customers: CustomerRepository;
+  let reader: FakeReader;
+  let published: DomainEvent[];
+  let down: boolean;
+  const clock = new ManualClock('2026-11-22T12:00:00Z');
+
+  function build(db: Kysely<Database>) {
+    const bus = new DomainEventBus();
+    published = [];
+    bus.subscribe((e) => {
+      published.push(e);
+    });
+    customers = new CustomerRepository(db);
+    return new EventProcessor({ db, customers, events: new EventRepository(db), entitlements: reader, catalog: new ProductCatalog([legacy, contract]), bus, clock, logger: captureLogger().logger });
+  }
+
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    reader = new FakeReader();
+    down = false;
+    // The store "goes down" when `down` is set: every query fails as a lost connection does.
+    const flaky = new Proxy(t.store.db, {
+      get(target, prop, receiver) {
+        if (down && ['selectFrom', 'transaction', 'insertInto', 'updateTable'].includes(String(prop))) {
+          return () => {
+            throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        // Kysely keeps private fields: methods must run on the real object.
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    processor = build(flaky);
+  });
+  afterEach(async () => t.dispose());
+
+  const deliver = (body: string, messageId = 'm') => processor.handle(parseQueueMessage(body, { messageId, sentTimestamp: clock.now() }), { dedupeKey: `sqs:${messageId}`, channel: 'sqs:test', body });
+  const stateOf = async () => (await customers.findByIdentity({ productCode: legacy.code, customerIdentifier: 'CUST-1' }))?.subscription;
+
+  it('applies each subscription action and publishes the domain event after commit', async () => {
+    const t0 = new Date('2026-11-22T10:00:00Z');
+    expect((await deliver(snsBody('a', 'subscribe-success', t0))).outcome).toBe('applied');
+    expect((await stateOf())?.status).toBe('active');
+    expect(published).toEqual([{ type: 'customer-activated', customerId: expect.any(String) }]);
+    await deliver(snsBody('b', 'unsubscribe-pending', new Date(t0.getTime() + 1000)));
+    expect((await stateOf())).toMatchObject({ status: 'unsubscribe_pending', finalWindowOpenedAt: new Date(t0.getTime() + 1000) });
+    await deliver(snsBody('c', 'unsubscribe-success', new Date(t0.getTime() + 2000)));
+    expect((await stateOf())).toMatchObject({ status: 'unsubscribed', endedAt: new Date(t0.getTime() + 2000) });
+    expect(published.map((e) => e.type)).toEqual(['customer-activated', 'final-window-opened', 'customer-ended']);
+  });
+
+  it('a duplicate delivery is a no-op and a stale event never undoes a newer one', async () => {
+    const t0 = new Date('2026-11-22T10:00:00Z');
+    await deliver(snsBody('new', 'unsubscribe-success', new Date(t0.getTime() + 5000)));
+    expect((await deliver(snsBody('new', 'unsubscribe-success', new Date(t0.getTime() + 5000)))).outcome).toBe('duplicate');
+    expect((await deliver(snsBody('old', 'subscribe-success', t0))).outcome).not.toBe('duplicate');
+    expect((await stateOf())?.status).toBe('unsubscribed');
+    const rows = await t.store.db.selectFrom('events').select(['dedupe_key', 'outcome']).orderBy('id').execute();
+    expect(rows.map((r) => r.dedupe_key)).toEqual(['new', 'old']);
+  });
+
+  it('records garbage as rejected with a reason, and acknowledges it (no throw)', async () => {
+    for (const [i, body] of ['not json', '{}', '[1,2]', JSON.stringify({ Type: 'Notification', MessageId: 'z', Message: '{"action":"explode"}' }), snsBody('foreign', 'subscribe-success', new Date(), { 'product-code': 'not-ours' })].entries()) {
+      const r = await deliver(body, `g${i}`);
+      expect(r.outcome).toBe('rejected');
+      expect(r.reason).toEqual(expect.any(String));
+    }
+    const rejected = await t.store.db.selectFrom('events').select(['outcome', 'reason']).where('outcome', '=', 'rejected').execute();
+    expect(rejected).toHaveLength(5);
+    expect(rejected.find((r) => /not-ours/.test(r.reason ?? ''))).toBeDefined();
+  });
+
+  it('a store outage throws (the message stays on the queue) and the redelivery applies it once', async () => {
+    down = true;
+    await expect(deliver(snsBody('x', 'subscribe-success', new Date('2026-11-22T10:00:00Z')))).rejects.toThrow(/connection refused/);
+    down = false;
+    expect((await deliver(snsBody('x', 'subscribe-success', new Date('2026-11-22T10:00:00Z')))).outcome).toBe('applied');
+    expect((await stateOf())?.status).toBe('active');
+  });
+
+  it('entitlement-updated re-reads GetEntitlements; a throttled read is retried by redelivery; empty opens the final window', async () => {
+    const t0 = new Date('2026-11-22T10:00:00Z');
+    const lic = 'arn:aws:license-manager::444455556666:license:l-abc';
+    const detail = { product: { id: 'prod-1', code: contract.code }, license: { arn: lic }, acceptor: { accountId: '444455556666' }, agreement: { id: 'agmt-1' }, requestId: 'r1' };
+    reader.answer = [{ dimension: 'seats', value: { type: 'integer', value: 10 }, expirationDate: null }];
+    expect((await deliver(ebBody('e1', 'License Updated - Manufacturer', t0, detail))).outcome).toBe('applied');
+    const c = await customers.findByIdentity({ licenseArn: lic });
+    expect(c?.subscription.status).toBe('active');
+    expect(await customers.listEntitlements(c!.id)).toHaveLength(1);
+
+    const update = JSON.stringify({ Type: 'Notification', MessageId: 'u1', TopicArn: 'arn:aws:sns:us-east-1:1:t', Timestamp: new Date(t0.getTime() + 60_000).toISOString(), Message: JSON.stringify({ action: 'entitlement-updated', 'customer-aws-account-id': '444455556666', 'license-arn': lic, 'product-code': contract.code }) });
+    reader.failures = 1;
+    await expect(deliver(update, 'u1')).rejects.toThrow(/throttled/);
+    reader.answer = [];
+    expect((await deliver(update, 'u1')).outcome).toBe('applied');
+    const after = await customers.findById(c!.id);
+    expect(after?.subscription.status).toBe('unsubscribe_pending');
+    expect(await customers.listEntitlements(c!.id)).toEqual([]);
+  });
+
+  it('agreement events that arrive before their customer wait, then apply once License Updated names the agreement', async () => {
+    const t0 = new Date('2026-11-22T10:00:00Z');
+    const ended = await deliver(ebBody('pa-end', 'Purchase Agreement Ended - Proposer', new Date(t0.getTime() + 120_000), { agreement: { id: 'agmt-9', status: 'CANCELLED' }, acceptor: { accountId: '999988887777' }, requestId: 'r9' }));
+    expect(ended.outcome).toBe('unmatched');
+    reader.answer = [{ dimension: 'seats', value: { type: 'integer', value: 1 }, expirationDate: null }];
+    const lic = 'arn:aws:license-manager::999988887777:license:l-9';
+    await deliver(ebBody('lu', 'License Updated - Manufacturer', t0, { product: { code: contract.code }, license: { arn: lic }, acceptor: { accountId: '999988887777' }, agreement: { id: 'agmt-9' }, requestId: 'r10' }));
+    const c = await customers.findByIdentity({ licenseArn: lic });
+    expect(c?.subscription.status).toBe('unsubscribe_pending');
+    const row = await t.store.db.selectFrom('events').select('outcome').where('dedupe_key', '=', 'pa-end').executeTakeFirst();
+    expect(row?.outcome).toBe('applied');
+  });
+
+  it('any delivery order with duplicates yields the state of the in-order history (property)', async () => {
+    const action = fc.constantFrom<SnsAction>('subscribe-success', 'subscribe-fail', 'unsubscribe-pending', 'unsubscribe-success');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ action, minute: fc.integer({ min: 0, max: 50 }) }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
+        fc.integer(),
+        async (history, copies, seed) => {
+          await t.store.db.deleteFrom('events').execute();
+          await t.store.db.deleteFrom('customers').execute();
+          const base = Date.parse('2026-11-22T10:00:00Z');
+          const messages = history.map((h, i) => ({ id: `p${i}`, body: snsBody(`p${i}`, h.action, new Date(base + h.minute * 60_000)) }));
+          const deliveries = messages.flatMap((m, i) => Array.from({ length: copies[i] ?? 1 }, () => m));
+          // Deterministic shuffle from the seed.
+          let s = seed;
+          for (let i = deliveries.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) & 0x7fffffff;
+            const j = s % (i + 1);
+            [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+          }
+          for (const d of deliveries) await deliver(d.body, d.id);
+          const expected = foldTransitions(
+            initialSubscriptionState,
+            history.map((h): StatusTransition => ({ kind: h.action, eventTime: new Date(base + h.minute * 60_000) })).sort(compareTransitions),
+          );
+          const got = await stateOf();
+          expect(got?.status).toBe(expected.status);
+          expect(got?.endedAt?.getTime() ?? null).toBe(expected.endedAt?.getTime() ?? null);
+          expect(got?.activatedAt?.getTime() ?? null).toBe(expected.activatedAt?.getTime() ?? null);
+        },
+      ),
+      { numRuns: dialect === 'sqlite' ? 60 : 25 },
+    );
+  });
+});
