@@ -1,0 +1,308 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DialectName } from '../store/dialect';
+import { fromDbTime, fromDbTimeOrNull, toDbTime } from '../store/dialect';
+import type { Database, MeterBucketsTable } from '../store/schema';
+import { emptyAggregate, parseBucketAggregate, type AggregationMode, type BucketAggregate } from './aggregation';
+import type { UsageAllocationInput } from './allocations';
+import type { BucketState, MeterBucket } from './bucket';
+import type { RecordIdentity } from './record-batching';
+
+type Db = Kysely<Database> | Transaction<Database>;
+export type BucketRow = Selectable<MeterBucketsTable>;
+
+/** What a new bucket is made of. */
+export interface NewBucket {
+  readonly customerId: string;
+  readonly productCode: string;
+  readonly dimension: string;
+  readonly hour: Date;
+  readonly api: 'batch' | 'meter-usage';
+  readonly mode: AggregationMode;
+  readonly heartbeat?: boolean;
+}
+
+/** The frozen content of a sealed bucket. */
+export interface SealedContent {
+  readonly quantity: number;
+  readonly allocations: UsageAllocationInput[] | undefined;
+  /** Null for MeterUsage (the caller's credentials are the identity, facts §1.7). */
+  readonly identity: RecordIdentity | null;
+}
+
+/** Filter and page of {@link BucketRepository.list}. */
+export interface BucketListQuery {
+  readonly state?: BucketState;
+  readonly customerId?: string;
+  readonly from?: Date;
+  readonly to?: Date;
+  /** Default 100. */
+  readonly limit?: number;
+  /** `[hour ISO, id]` of the last row of the previous page. */
+  readonly after?: readonly [string, string];
+}
+
+/**
+ * Storage of hour buckets. Every state change is a conditional update on the expected state (and
+ * lease owner), so two instances, or a restarted one, can never both move the same bucket.
+ */
+export class BucketRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  /** The bucket of (customer, dimension, hour), created open if absent; locked on PostgreSQL. */
+  async lockOrCreate(tx: Db, b: NewBucket, now: Date): Promise<MeterBucket> {
+    await this.insertIfAbsent(tx, b, now);
+    let q = tx.selectFrom('meter_buckets').selectAll().where('customer_id', '=', b.customerId).where('dimension', '=', b.dimension).where('hour', '=', toDbTime(b.hour));
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const row = await q.executeTakeFirstOrThrow();
+    return toBucket(row);
+  }
+
+  /** Inserts an open bucket unless one exists (heartbeats and first usage race safely). */
+  async insertIfAbsent(tx: Db, b: NewBucket, now: Date): Promise<void> {
+    const at = toDbTime(now);
+    await tx
+      .insertInto('meter_buckets')
+      .values({
+        id: randomUUID(),
+        customer_id: b.customerId,
+        product_code: b.productCode,
+        dimension: b.dimension,
+        hour: toDbTime(b.hour),
+        api: b.api,
+        mode: b.mode,
+        aggregate: JSON.stringify(emptyAggregate(b.mode)),
+        usage_count: 0,
+        heartbeat: b.heartbeat ? 1 : 0,
+        state: 'open',
+        quantity: null,
+        allocations: null,
+        identity_kind: null,
+        customer_identifier: null,
+        customer_aws_account_id: null,
+        license_arn: null,
+        attempts: 0,
+        first_attempt_at: null,
+        last_attempt_at: null,
+        next_attempt_at: null,
+        lease_owner: null,
+        lease_until: null,
+        metering_record_id: null,
+        last_error: null,
+        created_at: at,
+        updated_at: at,
+        sealed_at: null,
+        completed_at: null,
+      })
+      .onConflict((oc) => oc.columns(['customer_id', 'dimension', 'hour']).doNothing())
+      .execute();
+  }
+
+  /** Writes a new aggregate to an open bucket; false when it is no longer open. */
+  async updateAggregate(tx: Db, id: string, aggregate: BucketAggregate, added: number, now: Date): Promise<boolean> {
+    const r = await tx
+      .updateTable('meter_buckets')
+      .set((eb) => ({ aggregate: JSON.stringify(aggregate), usage_count: eb('usage_count', '+', added), updated_at: toDbTime(now) }))
+      .where('id', '=', id)
+      .where('state', '=', 'open')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async findById(id: string, db: Db = this.db): Promise<MeterBucket | undefined> {
+    const row = await db.selectFrom('meter_buckets').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toBucket(row) : undefined;
+  }
+
+  /** Open buckets whose hour started before `before` (optionally one customer's), oldest first. */
+  async listOpen(before: Date, opts: { customerId?: string; limit?: number } = {}): Promise<MeterBucket[]> {
+    let q = this.db.selectFrom('meter_buckets').selectAll().where('state', '=', 'open').where('hour', '<', toDbTime(before));
+    if (opts.customerId) q = q.where('customer_id', '=', opts.customerId);
+    const rows = await q.orderBy('hour').orderBy('id').limit(opts.limit ?? 1000).execute();
+    return rows.map(toBucket);
+  }
+
+  /**
+   * Freezes an open bucket (or marks it failed when it cannot be billed). Optimistic: only if it is
+   * still open AND no usage was added since it was read (`usage_count` unchanged), so a concurrent
+   * write can never be lost by sealing a stale aggregate. False: re-read and try again.
+   */
+  async seal(id: string, expectedUsageCount: number, content: SealedContent | { failed: string }, now: Date): Promise<boolean> {
+    const at = toDbTime(now);
+    const set: Partial<BucketRow> =
+      'failed' in content
+        ? { state: 'failed', last_error: content.failed, sealed_at: at, completed_at: at, updated_at: at }
+        : {
+            state: 'sealed',
+            quantity: content.quantity,
+            allocations: content.allocations ? JSON.stringify(content.allocations) : null,
+            identity_kind: content.identity?.kind ?? null,
+            customer_identifier: content.identity?.kind === 'customer-identifier' ? content.identity.customerIdentifier : null,
+            customer_aws_account_id: content.identity?.kind === 'license' ? content.identity.customerAWSAccountId : null,
+            license_arn: content.identity?.kind === 'license' ? content.identity.licenseArn : null,
+            next_attempt_at: at,
+            sealed_at: at,
+            updated_at: at,
+          };
+    const r = await this.db.updateTable('meter_buckets').set(set).where('id', '=', id).where('state', '=', 'open').where('usage_count', '=', expectedUsageCount).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Claims up to `limit` due buckets for `owner`, oldest hour first: sealed ones whose next attempt
+   * is due, and `sending` ones whose lease expired (an instance died mid-call: resend, facts §1.6).
+   * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never claim the same rows. SQLite: one writer.
+   */
+  async claimDue(owner: string, now: Date, leaseMs: number, limit: number, opts: { productCodes?: readonly string[] } = {}): Promise<MeterBucket[]> {
+    const at = toDbTime(now);
+    let pick = this.db
+      .selectFrom('meter_buckets')
+      .select('id')
+      .where((eb) => eb.or([eb.and([eb('state', '=', 'sealed'), eb('next_attempt_at', '<=', at)]), eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)])]));
+    if (opts.productCodes) pick = pick.where('product_code', 'in', opts.productCodes.length ? [...opts.productCodes] : ['']);
+    pick = pick.orderBy('hour').orderBy('id').limit(limit);
+    if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+    const rows = await this.db
+      .updateTable('meter_buckets')
+      .set((eb) => ({
+        state: 'sending',
+        lease_owner: owner,
+        lease_until: toDbTime(new Date(now.getTime() + leaseMs)),
+        attempts: eb('attempts', '+', 1),
+        first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(at)),
+        last_attempt_at: at,
+        updated_at: at,
+      }))
+      .where('id', 'in', pick)
+      .returningAll()
+      .execute();
+    return rows.map(toBucket).sort((a, b) => a.hour.getTime() - b.hour.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Moves a claimed bucket to its next state; false when the lease was lost (someone else owns it now). */
+  async finish(
+    id: string,
+    owner: string,
+    next: { state: BucketState; meteringRecordId?: string | null; lastError?: string | null; nextAttemptAt?: Date | null; resetBudget?: boolean },
+    now: Date,
+  ): Promise<boolean> {
+    const at = toDbTime(now);
+    const final = next.state !== 'sealed';
+    const r = await this.db
+      .updateTable('meter_buckets')
+      .set({
+        state: next.state,
+        lease_owner: null,
+        lease_until: null,
+        ...(next.meteringRecordId !== undefined ? { metering_record_id: next.meteringRecordId } : {}),
+        ...(next.lastError !== undefined ? { last_error: next.lastError } : {}),
+        next_attempt_at: next.nextAttemptAt ? toDbTime(next.nextAttemptAt) : null,
+        ...(next.resetBudget ? { first_attempt_at: null } : {}),
+        ...(final ? { completed_at: at } : {}),
+        updated_at: at,
+      })
+      .where('id', '=', id)
+      .where('state', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Start-up reconciliation for a single instance (SQLite): every interrupted send is due again. */
+  async releaseAllSending(now: Date): Promise<number> {
+    const at = toDbTime(now);
+    const r = await this.db.updateTable('meter_buckets').set({ state: 'sealed', lease_owner: null, lease_until: null, next_attempt_at: at, updated_at: at }).where('state', '=', 'sending').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Puts a failed or not-subscribed bucket back in the queue (operator action). */
+  async requeue(id: string, from: readonly BucketState[], now: Date): Promise<boolean> {
+    const at = toDbTime(now);
+    const r = await this.db
+      .updateTable('meter_buckets')
+      .set({ state: 'sealed', next_attempt_at: at, first_attempt_at: null, completed_at: null, updated_at: at })
+      .where('id', '=', id)
+      .where('state', 'in', [...from])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async list(query: BucketListQuery): Promise<MeterBucket[]> {
+    let q = this.db.selectFrom('meter_buckets').selectAll();
+    if (query.state) q = q.where('state', '=', query.state);
+    if (query.customerId) q = q.where('customer_id', '=', query.customerId);
+    if (query.from) q = q.where('hour', '>=', toDbTime(query.from));
+    if (query.to) q = q.where('hour', '<', toDbTime(query.to));
+    if (query.after) {
+      const [hour, id] = query.after;
+      q = q.where((eb) => eb.or([eb('hour', '>', hour), eb.and([eb('hour', '=', hour), eb('id', '>', id)])]));
+    }
+    const rows = await q.orderBy('hour').orderBy('id').limit(query.limit ?? 100).execute();
+    return rows.map(toBucket);
+  }
+
+  /** Earliest next attempt among sealed buckets (the scheduler wakes up for it). */
+  async nextDueAt(): Promise<Date | null> {
+    const row = await this.db.selectFrom('meter_buckets').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('state', '=', 'sealed').executeTakeFirst();
+    return row?.at ? fromDbTime(row.at) : null;
+  }
+
+  /** Customers with a final flush done that still have open buckets (a crash between the two steps). */
+  async flushedWithOpenBuckets(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('meter_buckets')
+      .select('customer_id')
+      .distinct()
+      .where('state', '=', 'open')
+      .where('customer_id', 'in', (eb) => eb.selectFrom('metering_final_flushes').select('customer_id'))
+      .execute();
+    return rows.map((r) => r.customer_id);
+  }
+
+  /** Counts per state (for tests, benchmarks and the ops view). */
+  async countByState(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('meter_buckets').select(['state', sql<number>`count(*)`.as('n')]).groupBy('state').execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+}
+
+export function toBucket(row: BucketRow): MeterBucket {
+  const mode = row.mode as AggregationMode;
+  let identity: RecordIdentity | null = null;
+  if (row.identity_kind === 'license' && row.customer_aws_account_id && row.license_arn) {
+    identity = { kind: 'license', customerAWSAccountId: row.customer_aws_account_id, licenseArn: row.license_arn };
+  } else if (row.identity_kind === 'customer-identifier' && row.customer_identifier) {
+    identity = { kind: 'customer-identifier', customerIdentifier: row.customer_identifier };
+  }
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    productCode: row.product_code,
+    dimension: row.dimension,
+    hour: fromDbTime(row.hour),
+    api: row.api === 'meter-usage' ? 'meter-usage' : 'batch',
+    mode,
+    aggregate: parseBucketAggregate(JSON.parse(row.aggregate), mode),
+    usageCount: Number(row.usage_count),
+    heartbeat: row.heartbeat === 1,
+    state: row.state as BucketState,
+    quantity: row.quantity === null ? null : Number(row.quantity),
+    allocations: row.allocations ? (JSON.parse(row.allocations) as UsageAllocationInput[]) : undefined,
+    identity,
+    attempts: Number(row.attempts),
+    firstAttemptAt: fromDbTimeOrNull(row.first_attempt_at),
+    lastAttemptAt: fromDbTimeOrNull(row.last_attempt_at),
+    nextAttemptAt: fromDbTimeOrNull(row.next_attempt_at),
+    leaseOwner: row.lease_owner,
+    leaseUntil: fromDbTimeOrNull(row.lease_until),
+    meteringRecordId: row.metering_record_id,
+    lastError: row.last_error,
+    createdAt: fromDbTime(row.created_at),
+    updatedAt: fromDbTime(row.updated_at),
+    sealedAt: fromDbTimeOrNull(row.sealed_at),
+    completedAt: fromDbTimeOrNull(row.completed_at),
+  };
+}

@@ -1,0 +1,292 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Customer } from '../customers/customer';
+import { toCustomer } from '../customers/customer.repository';
+import { meteringAllowed } from '../customers/subscription-state';
+import type { Clock } from '../platform/clock';
+import { ConflictError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import type { ProductCatalog, ProductConfig } from '../products/product-config';
+import { fromDbTime, isTransientDbError, isUniqueViolation, toDbTime, type DialectName } from '../store/dialect';
+import type { Database } from '../store/schema';
+import { addUsage, usageRejection, type BucketAggregate } from './aggregation';
+import { allocationKey } from './allocations';
+import type { MeterBucket } from './bucket';
+import { BucketRepository } from './bucket.repository';
+import { hourStart } from './hours';
+import { validateUsage, type FieldError, type ProductMeteringConfig, type ValidatedUsage } from './usage-validation';
+import type { WindowPolicy } from './windows';
+
+/** Largest batch accepted by `POST /v1/usage`. */
+export const MAX_USAGE_BATCH = 1000;
+
+/** Why a record was not recorded. Stable codes, part of the public API. */
+export type UsageRejectionCode =
+  | 'invalid_usage'
+  | 'unknown_customer'
+  | 'ambiguous_customer'
+  | 'unknown_product'
+  | 'customer_not_active'
+  | 'final_metering_done'
+  | 'hour_closed'
+  | 'aggregate_limit';
+
+/** The answer for one record, in request order. */
+export type UsageResult =
+  | { index: number; idempotencyKey: string | null; status: 'accepted'; replayed: boolean; customerId: string; hour: string; rolledForward: boolean }
+  | { index: number; idempotencyKey: string | null; status: 'rejected'; code: UsageRejectionCode; message: string; errors?: FieldError[] };
+
+/** Ledger settings; windows per metering API (facts §1.6, §1.7). */
+export interface LedgerOptions {
+  readonly batchWindow: WindowPolicy;
+  readonly meterUsageWindow: WindowPolicy;
+  /** Future tolerance for the app's clock. Default 300,000 ms. */
+  readonly clockSkewMs?: number;
+}
+
+interface Prepared {
+  index: number;
+  usage: ValidatedUsage;
+  customer: Customer;
+  product: ProductConfig;
+  fingerprint: string;
+}
+
+/**
+ * The durable usage ledger (design §3.1). A batch is validated record by record; the accepted
+ * records are written — usage event plus bucket update — in ONE transaction before the answer, so
+ * a record is either fully recorded or not at all. The same idempotency key again answers the
+ * stored result; the same key with a different body makes the whole request a 409 and records nothing.
+ */
+export class UsageLedger {
+  private readonly buckets: BucketRepository;
+
+  constructor(
+    private readonly deps: { db: Kysely<Database>; dialect: DialectName; catalog: ProductCatalog; clock: Clock; logger: Logger; options: LedgerOptions },
+  ) {
+    this.buckets = new BucketRepository(deps.db, deps.dialect);
+  }
+
+  async record(records: readonly unknown[]): Promise<UsageResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.recordOnce(records);
+      } catch (error) {
+        // A concurrent writer won a race (same key, same new bucket) or the engine asked us to retry.
+        if (attempt < 4 && (isUniqueViolation(error) || isTransientDbError(error))) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async recordOnce(records: readonly unknown[]): Promise<UsageResult[]> {
+    const now = this.deps.clock.now();
+    const results: (UsageResult | undefined)[] = new Array(records.length);
+    const prepared: Prepared[] = [];
+    const customers = new Map<string, Customer[]>();
+    for (const [index, input] of records.entries()) {
+      const key = keyOf(input);
+      const ref = typeof (input as { customer?: unknown })?.customer === 'string' ? (input as { customer: string }).customer : undefined;
+      if (ref === undefined) {
+        results[index] = reject(index, key, 'invalid_usage', 'customer is required: our customer id, the CustomerIdentifier or the LicenseArn', [{ field: 'customer', message: 'customer is required' }]);
+        continue;
+      }
+      let found = customers.get(ref);
+      if (!found) customers.set(ref, (found = await this.findCustomers(ref)));
+      if (found.length === 0) {
+        results[index] = reject(index, key, 'unknown_customer', `no customer is known as "${ref.slice(0, 80)}"`);
+        continue;
+      }
+      if (found.length > 1) {
+        results[index] = reject(index, key, 'ambiguous_customer', `"${ref.slice(0, 80)}" names customers of several products; send our customer id or the LicenseArn`);
+        continue;
+      }
+      const customer = found[0]!;
+      const product = this.deps.catalog.find(customer.productCode);
+      if (!product) {
+        results[index] = reject(index, key, 'unknown_product', `the customer's product ${customer.productCode} is not configured`);
+        continue;
+      }
+      const window = product.meteringApi === 'meter-usage' ? this.deps.options.meterUsageWindow : this.deps.options.batchWindow;
+      const v = validateUsage(input, meteringConfigOf(product), now, { window, clockSkewMs: this.deps.options.clockSkewMs });
+      if (!v.ok) {
+        results[index] = reject(index, key, 'invalid_usage', v.errors.map((e) => `${e.field}: ${e.message}`).join('; '), v.errors);
+        continue;
+      }
+      // Facts §6: no record before subscribe-success, none after unsubscribe-success.
+      if (!meteringAllowed(customer.subscription, v.usage.timestamp)) {
+        results[index] = reject(index, key, 'customer_not_active', `customer ${customer.id} is ${customer.subscription.status}${customer.subscription.activatedAt ? ` (activated ${customer.subscription.activatedAt.toISOString()})` : ''}; usage at ${v.usage.timestamp.toISOString()} cannot be metered`);
+        continue;
+      }
+      prepared.push({ index, usage: v.usage, customer, product, fingerprint: fingerprintOf(customer.id, v.usage) });
+    }
+    if (prepared.length === 0) return results as UsageResult[];
+
+    return this.deps.db.transaction().execute(async (tx) => {
+      const existing = await this.existingEvents(tx, prepared);
+      const conflicts: Array<{ index: number; idempotencyKey: string }> = [];
+      const fresh: Prepared[] = [];
+      const seenInBatch = new Map<string, Prepared>();
+      for (const p of prepared) {
+        const k = `${p.customer.id}\u0000${p.usage.idempotencyKey}`;
+        const stored = existing.get(k);
+        const earlier = seenInBatch.get(k);
+        const original = stored ? stored.fingerprint : earlier?.fingerprint;
+        if (original !== undefined && original !== p.fingerprint) conflicts.push({ index: p.index, idempotencyKey: p.usage.idempotencyKey });
+        else if (stored) results[p.index] = accepted(p, stored.hour, stored.rolledForward, true);
+        else if (earlier) fresh.push({ ...p, index: -p.index - 1 }); // replay of a record earlier in this batch
+        else {
+          seenInBatch.set(k, p);
+          fresh.push(p);
+        }
+      }
+      if (conflicts.length > 0) {
+        throw new ConflictError(`${conflicts.length} record(s) reuse an idempotency key with a different body; nothing was recorded.`, {
+          code: 'idempotency_conflict',
+          conflicts,
+        });
+      }
+      await this.apply(tx, fresh, results, now);
+      return results as UsageResult[];
+    });
+  }
+
+  /** Writes the fresh records: bucket aggregates, then the usage events (all or nothing). */
+  private async apply(tx: Transaction<Database>, fresh: Prepared[], results: (UsageResult | undefined)[], now: Date): Promise<void> {
+    const current = hourStart(now);
+    const flushed = await this.flushedCustomers(tx, [...new Set(fresh.map((p) => p.customer.id))]);
+    const loaded = new Map<string, { bucket: MeterBucket; aggregate: BucketAggregate; added: number }>();
+    const load = async (p: Prepared, hour: Date) => {
+      const k = `${p.customer.id}\u0000${p.usage.dimension}\u0000${hour.toISOString()}`;
+      let entry = loaded.get(k);
+      if (!entry) {
+        const bucket = await this.buckets.lockOrCreate(tx, { customerId: p.customer.id, productCode: p.product.code, dimension: p.usage.dimension, hour, api: p.product.meteringApi, mode: p.usage.mode }, now);
+        entry = { bucket, aggregate: bucket.aggregate, added: 0 };
+        loaded.set(k, entry);
+      }
+      return entry;
+    };
+    const events: Array<Record<string, unknown>> = [];
+    const firstOf = new Map<string, UsageResult>();
+    const ordered = [...fresh].sort((a, b) => (a.index < 0 ? -a.index - 1 : a.index) - (b.index < 0 ? -b.index - 1 : b.index));
+    for (const p of ordered) {
+      const k = `${p.customer.id}\u0000${p.usage.idempotencyKey}`;
+      if (p.index < 0) {
+        const index = -p.index - 1;
+        const first = firstOf.get(k);
+        results[index] = first && first.status === 'accepted' ? { ...first, index, replayed: true } : reject(index, p.usage.idempotencyKey, 'invalid_usage', 'repeats a rejected record of this batch');
+        continue;
+      }
+      if (flushed.has(p.customer.id)) {
+        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'final_metering_done', `customer ${p.customer.id} has had its final metering flush; no more usage is accepted`);
+        firstOf.set(k, results[p.index]!);
+        continue;
+      }
+      let entry = await load(p, p.usage.hour.getTime() > current.getTime() ? current : p.usage.hour);
+      // A sealed hour never changes (design §2): late usage goes to the current open hour.
+      if (entry.bucket.state !== 'open') entry = await load(p, current);
+      if (entry.bucket.state !== 'open') {
+        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the current hour of customer ${p.customer.id} is already sealed (final metering)`);
+        firstOf.set(k, results[p.index]!);
+        continue;
+      }
+      const why = usageRejection(entry.aggregate, p.usage.mode, p.usage);
+      if (why) {
+        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'aggregate_limit', why);
+        firstOf.set(k, results[p.index]!);
+        continue;
+      }
+      entry.aggregate = addUsage(entry.aggregate, p.usage.mode, p.usage);
+      entry.added += 1;
+      const hour = entry.bucket.hour.toISOString();
+      const rolledForward = entry.bucket.hour.getTime() !== p.usage.hour.getTime();
+      events.push({
+        id: randomUUID(),
+        customer_id: p.customer.id,
+        idempotency_key: p.usage.idempotencyKey,
+        fingerprint: p.fingerprint,
+        dimension: p.usage.dimension,
+        quantity: p.usage.quantity,
+        distinct_id: p.usage.distinctId ?? null,
+        tags: p.usage.tags ? JSON.stringify(p.usage.tags) : null,
+        usage_time: toDbTime(p.usage.timestamp),
+        bucket_id: entry.bucket.id,
+        bucket_hour: hour,
+        rolled_forward: rolledForward ? 1 : 0,
+        received_at: toDbTime(now),
+      });
+      results[p.index] = accepted(p, hour, rolledForward, false);
+      firstOf.set(k, results[p.index]!);
+    }
+    for (const entry of loaded.values()) {
+      if (entry.added === 0) continue;
+      if (!(await this.buckets.updateAggregate(tx, entry.bucket.id, entry.aggregate, entry.added, now))) {
+        throw Object.assign(new Error('bucket sealed during the write; retrying'), { code: '40001' });
+      }
+    }
+    for (let i = 0; i < events.length; i += 200) {
+      await tx.insertInto('usage_events').values(events.slice(i, i + 200) as never).execute();
+    }
+  }
+
+  private async existingEvents(tx: Transaction<Database>, prepared: Prepared[]): Promise<Map<string, { fingerprint: string; hour: string; rolledForward: boolean }>> {
+    const out = new Map<string, { fingerprint: string; hour: string; rolledForward: boolean }>();
+    const keys = [...new Set(prepared.map((p) => p.usage.idempotencyKey))];
+    const ids = new Set(prepared.map((p) => p.customer.id));
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = await tx
+        .selectFrom('usage_events')
+        .select(['customer_id', 'idempotency_key', 'fingerprint', 'bucket_hour', 'rolled_forward'])
+        .where('customer_id', 'in', [...ids]) // leads the unique index (customer_id, idempotency_key)
+        .where('idempotency_key', 'in', keys.slice(i, i + 500))
+        .execute();
+      for (const r of rows) {
+        if (ids.has(r.customer_id)) out.set(`${r.customer_id}\u0000${r.idempotency_key}`, { fingerprint: r.fingerprint, hour: fromDbTime(r.bucket_hour).toISOString(), rolledForward: r.rolled_forward === 1 });
+      }
+    }
+    return out;
+  }
+
+  private async flushedCustomers(tx: Transaction<Database>, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await tx.selectFrom('metering_final_flushes').select('customer_id').where('customer_id', 'in', ids).execute();
+    return new Set(rows.map((r) => r.customer_id));
+  }
+
+  /** Our id, the LicenseArn, or the CustomerIdentifier (which is per buyer, across products: facts §1.5). */
+  private async findCustomers(ref: string): Promise<Customer[]> {
+    const rows = await this.deps.db
+      .selectFrom('customers')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', ref), eb('license_arn', '=', ref), eb('customer_identifier', '=', ref)]))
+      .limit(5)
+      .execute();
+    const byId = rows.find((r) => r.id === ref);
+    return byId ? [toCustomer(byId)] : rows.map(toCustomer);
+  }
+}
+
+/** The product's metered dimensions, as the validation needs them. */
+export function meteringConfigOf(product: ProductConfig): ProductMeteringConfig {
+  const dimensions: Record<string, { mode: ProductConfig['dimensions'][number]['aggregation'] }> = {};
+  for (const d of product.dimensions) if (d.metered) dimensions[d.name] = { mode: d.aggregation };
+  return { dimensions };
+}
+
+function fingerprintOf(customerId: string, u: ValidatedUsage): string {
+  const canonical = JSON.stringify([customerId, u.dimension, u.quantity, u.timestamp.getTime(), u.distinctId ?? null, allocationKey(u.tags)]);
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+function keyOf(input: unknown): string | null {
+  const k = (input as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+  return typeof k === 'string' ? k : null;
+}
+
+function reject(index: number, idempotencyKey: string | null, code: UsageRejectionCode, message: string, errors?: FieldError[]): UsageResult {
+  return { index, idempotencyKey, status: 'rejected', code, message, ...(errors ? { errors } : {}) };
+}
+
+function accepted(p: Prepared, hour: string, rolledForward: boolean, replayed: boolean): UsageResult {
+  return { index: p.index, idempotencyKey: p.usage.idempotencyKey, status: 'accepted', replayed, customerId: p.customer.id, hour, rolledForward };
+}
