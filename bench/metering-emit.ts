@@ -40,16 +40,27 @@ async function main(): Promise<void> {
   const aws = createAwsClients({ region: 'us-east-1', endpoints: { metering: sim.url }, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const emitter = new MeteringEmitter({ db: store.db, dialect: store.dialect, catalog, gateway: new SdkMeteringGateway(aws.metering), clock: systemClock, logger, settings: { minute: 0, heartbeat: false, concurrency: Number(process.argv[3] ?? 4) } });
   await emitter.start();
+  const heapAtStart = process.memoryUsage().heapUsed;
+  let heapPeak = heapAtStart;
+  let rssPeak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    heapPeak = Math.max(heapPeak, m.heapUsed);
+    rssPeak = Math.max(rssPeak, m.rss);
+  }, 250);
   const t = performance.now();
   const summary = await emitter.runOnce();
   const seconds = (performance.now() - t) / 1000;
+  clearInterval(sampler);
+  const mb = (bytes: number) => (bytes / 1_048_576).toFixed(0);
   const billed = sim.billed().length;
   const throttled = sim.meteringLog().filter((e) => e.outcome === 'ThrottlingException').length;
   const perRecord = seconds / usage.length;
   process.stdout.write(
     `emitted ${usage.length} records (billed ${billed}) in ${summary.send.calls} calls, ${seconds.toFixed(1)} s ` +
       `(${(summary.send.calls / seconds).toFixed(2)} calls/s, ${throttled} throttled); quota-bound minimum ${(usage.length / 250).toFixed(1)} s; ` +
-      `extrapolated 100,000 records: ${(perRecord * 100_000).toFixed(0)} s (minimum 400 s)\n`,
+      `extrapolated 100,000 records: ${(perRecord * 100_000).toFixed(0)} s (minimum 400 s); ` +
+      `heap ${mb(heapAtStart)} MB at start, ${mb(heapPeak)} MB peak; RSS peak ${mb(rssPeak)} MB\n`,
   );
   aws.destroy();
   await sim.stop();

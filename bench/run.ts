@@ -1,0 +1,60 @@
+/**
+ * Runs every benchmark, one child process each (so one bench's heap and timers cannot colour the
+ * next), and prints their figures. Benchmarks are not tests: they print, they do not assert.
+ *
+ *   npm run bench            quick sizes (about a minute)
+ *   npm run bench -- --full  the issue-sized runs: 100,000 metering records at the 10 req/s
+ *                            quota (at least 400 s) and 20,000 notifications
+ *   npm run bench -- notifications metering-ingest   only the named benchmarks
+ *
+ * `BENCH_DIALECT=postgres` with `TEST_DATABASE_URL` set runs the notification bench on PostgreSQL.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+interface Bench {
+  name: string;
+  file: string;
+  quick: string[];
+  full: string[];
+}
+
+const dialect = process.env.BENCH_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+
+const benches: Bench[] = [
+  { name: 'notifications', file: 'notifications.ts', quick: ['5000', '4', dialect], full: ['20000', '4', dialect] },
+  { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
+  { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4'], full: ['100000', '4'] },
+];
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const full = args.includes('--full');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !benches.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}\n`);
+    process.exit(2);
+  }
+  const selected = names.length > 0 ? benches.filter((b) => names.includes(b.name)) : benches;
+  let failed = 0;
+  for (const bench of selected) {
+    const benchArgs = full ? bench.full : bench.quick;
+    process.stdout.write(`== ${bench.name} (${benchArgs.join(' ')})\n`);
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, bench.file), ...benchArgs], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'silent' },
+    });
+    const wall = ((Date.now() - started) / 1000).toFixed(1);
+    if (child.status !== 0) {
+      failed++;
+      process.stdout.write(`   ${bench.name} FAILED (exit ${child.status ?? child.signal}) after ${wall} s\n`);
+    } else {
+      process.stdout.write(`   (${wall} s wall, process start included)\n`);
+    }
+  }
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+main();
