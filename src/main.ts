@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { startBackgroundWork, type Stoppable } from '../handlers/background-work';
 import { createAwsClients } from './aws/clients';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createContainer } from './container';
@@ -8,11 +9,6 @@ import { openStore } from './store/database';
 
 /** How long a graceful stop may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 15_000;
-
-interface Stoppable {
-  readonly name: string;
-  stop(): Promise<void>;
-}
 
 /**
  * Composition root: config → logger → store (migrated) → AWS clients (or the embedded
@@ -69,12 +65,8 @@ async function main(): Promise<void> {
   const aws = createAwsClients({ region: config.aws.region, endpoints, credentials });
   stoppables.push({ name: 'aws clients', stop: async () => aws.destroy() });
   const container = createContainer({ config, store, aws, clock: systemClock, logger, queues, trustSimulatorSns: config.mode === 'simulator' });
-  for (const consumer of container.consumers) {
-    consumer.start();
-    stoppables.unshift({ name: 'queue consumer', stop: () => consumer.stop() });
-  }
-  container.reconciler.start();
-  stoppables.unshift({ name: 'entitlement reconciliation', stop: () => container.reconciler.stop() });
+  // A MeterUsage DryRun refused by AWS rejects here and stops the process (facts §1.7).
+  stoppables.unshift(...(await startBackgroundWork({ container, config, clock: systemClock, logger })));
   if (queues.length === 0) logger.warn('no notification queue configured: subscription changes are not received (set SUBSCRIPTION_QUEUE_URL, ENTITLEMENT_QUEUE_URL or EVENTBRIDGE_QUEUE_URL)');
 
   const server: Server = container.app.listen(config.http.port, config.http.host);
