@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { requireApiKey } from '../routes/support/api-key-auth';
 import { notFoundHandler, problemHandler, type HtmlProblemRenderer } from '../routes/support/problem-json';
+import { responseConformance, type SpecViolation } from '../routes/support/response-conformance';
 
 /** The spec path of the registration URL; the configured path replaces it at start-up. */
 export const SPEC_REGISTRATION_PATH = '/marketplace/register';
@@ -23,8 +24,13 @@ export interface AppOptions {
   readonly apiRouters: readonly Router[];
   /** Error pages for buyer routes (`/marketplace/...`); machine routes always get problem+json. */
   readonly renderHtmlProblem?: HtmlProblemRenderer;
-  /** Check every response against openapi.yaml (tests turn it on). Default false. */
+  /**
+   * Check every response against openapi.yaml (tests turn it on). Default false. JSON bodies are
+   * validated against their schema (a mismatch is a 500); every status and media type, errors and
+   * pages included, is checked against the operation and a mismatch is appended here.
+   */
   readonly validateResponses?: boolean;
+  readonly specViolations?: SpecViolation[];
 }
 
 /** Loads openapi.yaml with the registration path as configured. */
@@ -44,6 +50,8 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
+  const spec = loadApiSpec(options.registrationPath);
+  if (options.validateResponses) app.use(responseConformance(spec, options.specViolations ?? []));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -64,13 +72,16 @@ export function createApp(options: AppOptions): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
+  // The API key is checked before any body is parsed or validated: without one, nothing about the
+  // request is examined and the answer is 401, whatever the body or path.
+  app.use('/v1', requireApiKey(options.apiKeys));
   // SNS posts JSON with Content-Type text/plain (facts §4.2): keep this path's body as raw text.
   app.use('/marketplace/sns', express.text({ type: () => true, limit: '256kb' }));
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
   app.use(express.json({ limit: '2mb' }));
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: loadApiSpec(options.registrationPath) as never,
+      apiSpec: spec as never,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: options.validateResponses ? { onError: (error) => { throw error; } } : false,
       validateSecurity: false,
@@ -78,7 +89,6 @@ export function createApp(options: AppOptions): Express {
     }),
   );
   for (const router of options.publicRouters) app.use(router);
-  app.use('/v1', requireApiKey(options.apiKeys));
   for (const router of options.apiRouters) app.use(router);
   app.use(notFoundHandler);
   app.use(problemHandler(options.logger, options.renderHtmlProblem));

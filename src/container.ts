@@ -7,6 +7,7 @@ import { meteringRecordsRoutes } from '../routes/metering-records.routes';
 import { registrationsApiRoutes } from '../routes/registrations-api.routes';
 import { usageRoutes } from '../routes/usage.routes';
 import { snsHttpRoutes } from '../routes/sns-http.routes';
+import type { SpecViolation } from '../routes/support/response-conformance';
 import { renderMessagePage } from '../routes/views/message-page';
 import { createApp } from './app';
 import type { AwsClients } from './aws/clients';
@@ -38,6 +39,8 @@ export interface ContainerDeps {
   readonly logger: Logger;
   /** Validate every response against openapi.yaml (tests). */
   readonly validateResponses?: boolean;
+  /** With `validateResponses`: responses whose status or media type the spec does not declare. */
+  readonly specViolations?: SpecViolation[];
   /** Accept SNS certificates and SubscribeURLs from the local simulator (simulator mode and tests only). */
   readonly trustSimulatorSns?: boolean;
   /** Notification queues to poll; default: the configured ones (the simulator supplies its own). */
@@ -131,6 +134,7 @@ export function createContainer(deps: ContainerDeps): Container {
     registrationPath: config.registration.path,
     trustProxy: config.http.trustProxy,
     validateResponses: deps.validateResponses,
+    specViolations: deps.specViolations,
     renderHtmlProblem: (problem) =>
       renderMessagePage(config.seller, problem.status >= 500 ? 'Something went wrong' : 'We could not process this request', [
         problem.status >= 500

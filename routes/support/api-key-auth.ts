@@ -8,6 +8,7 @@ import { AppError } from '../../src/platform/errors';
  */
 export function requireApiKey(keys: ReadonlyArray<{ name: string; sha256: Buffer }>): RequestHandler {
   return (req, res, next) => {
+    res.setHeader('WWW-Authenticate', 'Bearer'); // RFC 6750 §3: a 401 names the scheme
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match?.[1]) {
@@ -23,6 +24,7 @@ export function requireApiKey(keys: ReadonlyArray<{ name: string; sha256: Buffer
       next(new AppError('The API key is not valid.', { code: 'unauthorized', httpStatus: 401 }));
       return;
     }
+    res.removeHeader('WWW-Authenticate');
     res.locals.apiKeyName = found;
     next();
   };

@@ -21,6 +21,21 @@ describe('POST /v1/registrations', () => {
     }
   });
 
+  it('checks the key before anything else: garbage bodies and unknown /v1 paths without a key get 401, not validation details', async () => {
+    const cases = [
+      request(h.app).post('/v1/registrations').send({ nope: 1 }),
+      request(h.app).post('/v1/registrations').set('content-type', 'application/json').send('{not json'),
+      request(h.app).get('/v1/nothing-here'),
+      request(h.app).post('/v1/usage').send({ records: 'x'.repeat(10_000) }),
+    ];
+    for (const res of await Promise.all(cases)) {
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+      expect(res.body).toEqual(expect.objectContaining({ code: 'unauthorized' }));
+      expect(JSON.stringify(res.body)).not.toMatch(/nope|token|records/);
+    }
+  });
+
   it('redeems a token and answers the customer with its contract', async () => {
     const sub = await h.sim.subscribe({ productCode: licenseContract.code, confirmation: 'manual', entitlements: [{ dimension: 'seats', integerValue: 12 }] });
     const res = await request(h.app).post('/v1/registrations').set(auth).send({ token: sub.registrationToken });

@@ -5,6 +5,7 @@ import { createContainer, type Container } from '../../src/container';
 import { ManualClock, systemClock, type Clock } from '../../src/platform/clock';
 import type { Logger } from '../../src/platform/logger';
 import type { ProductConfig } from '../../src/products/product-config';
+import type { SpecViolation } from '../../routes/support/response-conformance';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 import { captureLogger } from './log-capture';
 import { openTestStore, type Dialect, type TestStore } from './stores';
@@ -42,6 +43,8 @@ export interface Harness {
   readonly logs: () => string;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Responses so far whose status or media type openapi.yaml does not declare; `close()` fails on any. */
+  readonly specViolations: readonly SpecViolation[];
   close(): Promise<void>;
 }
 
@@ -81,7 +84,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const { logger, text } = captureLogger();
   const clock = options.clock ?? systemClock;
-  const container = createContainer({ config, store: db.store, aws, clock, logger, validateResponses: true, trustSimulatorSns: true });
+  const specViolations: SpecViolation[] = [];
+  const container = createContainer({ config, store: db.store, aws, clock, logger, validateResponses: true, specViolations, trustSimulatorSns: true });
   return {
     app: container.app,
     sim,
@@ -92,10 +96,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logs: text,
     logger,
     clock,
+    specViolations,
     async close() {
       aws.destroy();
       await sim.stop();
       await db.dispose();
+      // Every response the suite provoked must be one openapi.yaml declares (errors and pages too).
+      if (specViolations.length > 0) {
+        throw new Error(`responses not declared in openapi.yaml:\n${specViolations.map((v) => `  ${v.method} ${v.path} → ${v.status} ${v.contentType ?? ''}: ${v.problem}`).join('\n')}`);
+      }
     },
   };
 }
