@@ -16,6 +16,8 @@ export interface Config {
   readonly database: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
   readonly aws: {
     readonly region: string;
+    /** Entitlement Service region (AWS documents us-east-1 only). */
+    readonly entitlementRegion: string;
     /** Explicit endpoints; when unset the SDK's own `AWS_ENDPOINT_URL_*` variables still apply. */
     readonly endpoints: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string };
   };
@@ -98,6 +100,7 @@ const envSchema = z.object({
     .regex(/^(postgres(ql)?:\/\/|sqlite:|file:)/, 'postgres://user@host:port/db, sqlite:/path/file.sqlite or file:/path/file.sqlite')
     .optional(),
   AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').default('us-east-1'),
+  MARKETPLACE_ENTITLEMENT_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').default('us-east-1'),
   MARKETPLACE_METERING_ENDPOINT: optionalUrl,
   MARKETPLACE_ENTITLEMENT_ENDPOINT: optionalUrl,
   SQS_ENDPOINT: optionalUrl,
@@ -147,18 +150,20 @@ export function loadConfig(env: RawEnv = process.env): Config {
     }
   }
   const e = parsed.success ? parsed.data : undefined;
-  const mode = e?.MARKETPLACE_MODE ?? (e?.NODE_ENV === 'production' ? 'aws' : 'simulator');
+  // The mode decides which variables are required; read it from the raw values too, so that one
+  // bad value elsewhere does not hide the missing ones (every problem is reported at once).
+  const rawMode = env.MARKETPLACE_MODE === 'aws' || env.MARKETPLACE_MODE === 'simulator' ? env.MARKETPLACE_MODE : undefined;
+  const mode = e?.MARKETPLACE_MODE ?? rawMode ?? ((e?.NODE_ENV ?? env.NODE_ENV) === 'production' ? 'aws' : 'simulator');
   const notices: string[] = [];
 
   const products = loadProducts(env, mode, problems, notices);
   const apiKeys = loadApiKeys(env, mode, problems, notices);
 
-  if (!e) throw new ConfigError(problems);
   if (mode === 'aws') {
-    if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required when MARKETPLACE_MODE=aws (got nothing; expected at least 32 characters of random text)');
-    if (!e.SUPPORT_EMAIL) problems.push('SUPPORT_EMAIL: required when MARKETPLACE_MODE=aws (got nothing; expected the support address buyers see)');
+    if (!env.SESSION_SECRET) problems.push('SESSION_SECRET: required when MARKETPLACE_MODE=aws (got nothing; expected at least 32 characters of random text)');
+    if (!env.SUPPORT_EMAIL) problems.push('SUPPORT_EMAIL: required when MARKETPLACE_MODE=aws (got nothing; expected the support address buyers see)');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!e || problems.length > 0) throw new ConfigError(problems);
 
   let sessionSecret: Buffer;
   if (e.SESSION_SECRET) sessionSecret = Buffer.from(e.SESSION_SECRET, 'utf8');
@@ -175,6 +180,7 @@ export function loadConfig(env: RawEnv = process.env): Config {
     database: databaseConfig(e.DATABASE_URL),
     aws: {
       region: e.AWS_REGION,
+      entitlementRegion: e.MARKETPLACE_ENTITLEMENT_REGION,
       endpoints: { metering: e.MARKETPLACE_METERING_ENDPOINT, entitlement: e.MARKETPLACE_ENTITLEMENT_ENDPOINT, sqs: e.SQS_ENDPOINT },
     },
     simulator: { port: e.SIMULATOR_PORT },

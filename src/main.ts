@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     logger.info({ simulator: `${simulator.url}/simulator` }, `local AWS Marketplace simulator: open ${simulator.url}/simulator to subscribe as a buyer`);
   }
 
-  const aws = createAwsClients({ region: config.aws.region, endpoints, credentials });
+  const aws = createAwsClients({ region: config.aws.region, entitlementRegion: config.aws.entitlementRegion, endpoints, credentials });
   stoppables.push({ name: 'aws clients', stop: async () => aws.destroy() });
   const container = createContainer({ config, store, aws, clock: systemClock, logger, queues, trustSimulatorSns: config.mode === 'simulator' });
   // A MeterUsage DryRun refused by AWS rejects here and stops the process (facts §1.7).

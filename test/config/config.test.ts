@@ -46,6 +46,15 @@ describe('config', () => {
     expect(problems.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('one bad value does not hide the variables the mode requires', () => {
+    const text = problemsOf({ MARKETPLACE_MODE: 'aws', PORT: 'abc' }).join('\n');
+    expect(text).toMatch(/^PORT: /m);
+    expect(text).toMatch(/^SESSION_SECRET: required/m);
+    expect(text).toMatch(/^SUPPORT_EMAIL: required/m);
+    expect(text).toMatch(/API_KEYS \/ API_KEY_SHA256/);
+    expect(text).toMatch(/^MARKETPLACE_PRODUCTS: required/m);
+  });
+
   it('validates products: duplicate codes and dimensions, bad pricing models, overage outside contracts', () => {
     const problems = problemsOf({
       MARKETPLACE_PRODUCTS: JSON.stringify([
