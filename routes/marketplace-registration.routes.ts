@@ -8,6 +8,7 @@ import { isAppError } from '../src/platform/errors';
 import type { SessionCodec, SessionPayload } from '../src/platform/signed-session';
 import { hasContract, type ProductCatalog } from '../src/products/product-config';
 import { readCookie, sessionCookie } from './support/cookies';
+import { translateError } from './support/problem-json';
 import type { SellerInfo } from './views/layout';
 import { renderMessagePage } from './views/message-page';
 import { renderOnboardingPage, type SignupForm } from './views/onboarding-page';
@@ -139,7 +140,8 @@ export function marketplaceRoutes(deps: MarketplaceRoutesDeps): Router {
     ]);
   }
 
-  function sendRegistrationError(res: Response, error: unknown): void {
+  function sendRegistrationError(res: Response, raw: unknown): void {
+    const error = translateError(raw);
     const code = isAppError(error) ? error.code : 'internal';
     if (code === 'invalid_registration_token' || code === 'expired_registration_token') {
       sendPage(res, 400, 'This sign-up link is no longer valid', [
@@ -152,6 +154,15 @@ export function marketplaceRoutes(deps: MarketplaceRoutesDeps): Router {
       sendPage(res, 403, 'This subscription is not for this product', [
         `This sign-up page belongs to ${seller.name}, and your subscription is for another product.`,
         'Go back to AWS Marketplace and follow the "Set up your account" link of that product.',
+      ]);
+      return;
+    }
+    if (code === 'store_unavailable') {
+      deps.logger.error({ err: raw }, 'registration could not be stored');
+      res.setHeader('Retry-After', '30');
+      sendPage(res, 503, 'We could not set up your account just now', [
+        'Our service could not save your subscription for a moment. Your AWS Marketplace subscription is not affected.',
+        'Wait a minute, then go back to AWS Marketplace and choose "Set up your account" again.',
       ]);
       return;
     }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError, isAppError } from '../../src/platform/errors';
+import { AppError, isAppError, UnavailableError } from '../../src/platform/errors';
+import { isTransientDbError } from '../../src/store/dialect';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -13,7 +14,19 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-export function problemFor(error: unknown): Problem {
+/**
+ * Infrastructure failures that reach a route untranslated become typed errors here: a database
+ * that is unreachable or busy is a 503 the caller may retry, not a 500.
+ */
+export function translateError(error: unknown): unknown {
+  if (!isAppError(error) && isTransientDbError(error)) {
+    return new UnavailableError('The database is not reachable just now; try again shortly.', { code: 'store_unavailable', cause: error });
+  }
+  return error;
+}
+
+export function problemFor(raw: unknown): Problem {
+  const error = translateError(raw);
   if (isAppError(error)) {
     return { type: `about:blank`, title: titleFor(error.httpStatus), status: error.httpStatus, code: error.code, detail: error.message, ...(error.details ?? {}) };
   }
@@ -50,7 +63,8 @@ export type HtmlProblemRenderer = (problem: Problem) => string;
  * (`/marketplace/...`), a Retry-After for retryable errors, 5xx logged.
  */
 export function problemHandler(logger: Logger, renderHtml?: HtmlProblemRenderer): ErrorRequestHandler {
-  return (error, req, res, _next) => {
+  return (raw, req, res, _next) => {
+    const error = translateError(raw);
     const problem = problemFor(error);
     if (problem.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
     if (isAppError(error) && error.retryable) res.setHeader('Retry-After', '30');

@@ -1,10 +1,13 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock';
 
 /**
- * Short-lived, opaque, tamper-proof session values: `base64url(payload).base64url(hmac)`.
- * The payload holds only what the server needs back (an internal id, an expiry, a nonce);
- * it never holds a Marketplace token.
+ * Short-lived, opaque, tamper-proof session values: `base64url(iv ‖ ciphertext ‖ gcm tag).base64url(hmac)`.
+ * The payload holds only what the server needs back (an internal id, an expiry, a nonce) and is
+ * encrypted (AES-256-GCM), so the cookie reveals nothing, not even the customer id; the HMAC over
+ * the encrypted value is checked first, so a forged value costs no decryption. Both keys are
+ * derived from the configured secret (HKDF-SHA256, separate labels). The payload never holds a
+ * Marketplace token.
  */
 export interface SessionPayload {
   /** Internal customer id. */
@@ -16,11 +19,15 @@ export interface SessionPayload {
 }
 
 export class SessionCodec {
+  private readonly encryptionKey: Buffer;
+
   constructor(
     private readonly secret: Buffer,
     private readonly ttlSeconds: number,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.encryptionKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'marketplace-bridge session encryption', 32));
+  }
 
   issue(subject: string): string {
     const payload: SessionPayload = {
@@ -28,7 +35,10 @@ export class SessionCodec {
       exp: Math.floor(this.clock.now().getTime() / 1000) + this.ttlSeconds,
       nonce: randomBytes(16).toString('base64url'),
     };
-    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
+    const sealed = Buffer.concat([iv, cipher.update(JSON.stringify(payload), 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const body = sealed.toString('base64url');
     return `${body}.${this.mac(`session.${body}`)}`;
   }
 
@@ -40,7 +50,12 @@ export class SessionCodec {
     if (!safeEqual(mac, this.mac(`session.${body}`))) return undefined;
     let payload: SessionPayload;
     try {
-      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SessionPayload;
+      const sealed = Buffer.from(body, 'base64url');
+      if (sealed.length < 12 + 16 + 2) return undefined;
+      const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      const json = Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
+      payload = JSON.parse(json) as SessionPayload;
     } catch {
       return undefined;
     }

@@ -37,6 +37,8 @@ export function openStore(config: StoreConfig): Store {
   const pool = new Pool({
     connectionString: config.url,
     max: config.poolSize ?? 10,
+    // An unreachable server fails a query (and /readyz) within seconds instead of hanging it.
+    connectionTimeoutMillis: 5_000,
     options: config.schema ? `-c search_path=${config.schema}` : undefined,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.

@@ -30,11 +30,14 @@ export function isUniqueViolation(error: unknown): boolean {
 
 /** True when the error means the database itself is unreachable or failing (retry later). */
 export function isTransientDbError(error: unknown): boolean {
-  const e = error as { code?: unknown } | null;
+  const e = error as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P03', '53300', '40001', '40P01'].includes(code) ||
-    code.startsWith('08')
+    code.startsWith('08') ||
+    // node-postgres reports a dropped connection and a pool connect timeout without a code.
+    /^Connection terminated|timeout exceeded when trying to connect/.test(message)
   );
 }
 
