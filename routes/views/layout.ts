@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html';
+import { html, raw, type SafeHtml } from './html';
 
 export interface SellerInfo {
   readonly name: string;
@@ -26,7 +26,7 @@ export function layout(seller: SellerInfo, title: string, body: SafeHtml): strin
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${seller.name}</title>
-<style>${STYLE}</style>
+<style>${raw(STYLE)}</style>
 </head>
 <body>
 <main>

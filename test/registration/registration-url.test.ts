@@ -52,6 +52,7 @@ describe.each(dialects('registration URL'))('registration URL (%s)', (dialect) =
     expect(page.headers['content-security-policy']).toMatch(/form-action 'self'/);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.text).toContain('"Segoe UI"'); // the stylesheet is markup, not escaped text
     // The token appears in no log line.
     expect(h.logs()).not.toContain(sub.registrationToken);
   });
