@@ -1,13 +1,16 @@
 /**
  * Notifications processed per second, end to end: SNS envelopes in the simulator's SQS queue →
- * sqs-consumer (real SDK, long polling) → parse → one store transaction each → delete.
+ * sqs-consumer (real SDK, long polling) → parse → one store transaction each → delete. The clock
+ * stops when the queue is empty (every message deleted, none in flight).
  * Usage: node -r @swc-node/register bench/notifications.ts [messages=5000] [consumers=4] [sqlite|postgres]
  */
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Client } from 'pg';
 import { NotificationQueueConsumer } from '../handlers/queue-notification.consumer';
 import { createAwsClients } from '../src/aws/clients';
 import { SdkEntitlementReader } from '../src/aws/entitlement-reader.gateway';
@@ -36,16 +39,25 @@ function envelope(i: number, action: string, at: Date): string {
   });
 }
 
+async function pgQuery(url: string, text: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
 export async function benchNotifications(total = 5000, consumerCount = 4, dialect: 'sqlite' | 'postgres' = 'sqlite'): Promise<{ perSecond: number; seconds: number }> {
   const sim = await startSimulator({ quotas: { batchMeterUsage: 0, meterUsage: 0, getEntitlements: 0 } });
   const dir = mkdtempSync(join(tmpdir(), 'mb-bench-'));
-  const store = dialect === 'postgres' ? openStore({ kind: 'postgres', url: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema: undefined }) : openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
+  // PostgreSQL: a schema of its own, created here and dropped at the end; nobody's tables are touched.
+  const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  if (dialect === 'postgres') await pgQuery(pgUrl, `create schema ${schema}`);
+  const store = dialect === 'postgres' ? openStore({ kind: 'postgres', url: pgUrl, schema }) : openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
   await store.migrate();
-  if (dialect === 'postgres') {
-    await store.db.deleteFrom('events').execute();
-    await store.db.deleteFrom('entitlements').execute();
-    await store.db.deleteFrom('customers').execute();
-  }
   const aws = createAwsClients({ region: 'us-east-1', endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url }, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
   const customers = new CustomerRepository(store.db);
@@ -58,22 +70,23 @@ export async function benchNotifications(total = 5000, consumerCount = 4, dialec
     const entries = Array.from({ length: Math.min(10, total - i) }, (_, k) => ({ Id: String(k), MessageBody: envelope(i + k, (i + k) % 2 ? 'subscribe-success' : 'unsubscribe-pending', new Date(base + i + k)) }));
     await aws.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
   }
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const consumers = Array.from({ length: consumerCount }, (_, n) =>
-    new NotificationQueueConsumer({ name: `bench-${n}`, queueUrl, sqs: aws.sqs, processor, logger, waitTimeSeconds: 1, onOutcome: () => ++done >= total && finish() }),
-  );
+  const consumers = Array.from({ length: consumerCount }, (_, n) => new NotificationQueueConsumer({ name: `bench-${n}`, queueUrl, sqs: aws.sqs, processor, logger, waitTimeSeconds: 1 }));
   const memBefore = process.memoryUsage().rss;
   const started = process.hrtime.bigint();
   for (const c of consumers) c.start();
-  await finished;
+  // A message counts once it is deleted: the run ends when the queue holds nothing, visible or in flight.
+  for (;;) {
+    const a = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    if (Number(a.Attributes?.ApproximateNumberOfMessages) === 0 && Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible) === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const c of consumers) await c.stop();
   const applied = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   aws.destroy();
   await sim.stop();
   await store.close();
+  if (dialect === 'postgres') await pgQuery(pgUrl, `drop schema ${schema} cascade`);
   rmSync(dir, { recursive: true, force: true });
   const perSecond = total / seconds;
   console.log(`notifications: ${total} messages, ${consumerCount} consumers, ${dialect}: ${seconds.toFixed(2)} s, ${perSecond.toFixed(0)} messages/s, events stored ${Number(applied?.n)}, rss +${((process.memoryUsage().rss - memBefore) / 1e6).toFixed(0)} MB`);

@@ -21,6 +21,8 @@ export interface NotificationConsumerOptions {
   readonly heartbeatInterval?: number | null;
   /** Called after each message with what became of it (metrics, tests). */
   readonly onOutcome?: (outcome: string) => void;
+  /** How long stop() waits for the batch in flight, ms. Default 25000. */
+  readonly stopTimeoutMs?: number;
 }
 
 /**
@@ -32,6 +34,10 @@ export interface NotificationConsumerOptions {
 export class NotificationQueueConsumer {
   private readonly consumer: Consumer;
   private readonly counts = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Batches received and not yet through DeleteMessageBatch. */
+  private batchesOpen = 0;
+  private stopping = false;
 
   constructor(private readonly options: NotificationConsumerOptions) {
     const { logger, name } = options;
@@ -47,7 +53,15 @@ export class NotificationQueueConsumer {
       // deleted together (DeleteMessageBatch); the others stay and come back after the visibility timeout.
       handleMessageBatch: (messages) => this.handleBatch(messages),
     });
-    this.consumer.on('error', (error) => logger.error({ queue: name, err: error }, 'queue error'));
+    this.consumer.on('error', (error) => {
+      // The idle long poll aborted by stop() is not an error.
+      if (this.stopping && /abort/i.test(`${(error as Error).name} ${(error as Error).message}`)) return;
+      logger.error({ queue: name, err: error }, 'queue error');
+    });
+    // Emitted once the batch's acknowledged messages are deleted (or their deletion failed).
+    this.consumer.on('response_processed', () => {
+      if (this.batchesOpen > 0) this.batchesOpen--;
+    });
 
   }
 
@@ -56,17 +70,22 @@ export class NotificationQueueConsumer {
     this.options.logger.info({ queue: this.options.name, url: this.options.queueUrl }, 'polling notification queue');
   }
 
-  /** Stops polling and waits (bounded) for in-flight messages to finish. */
+  /**
+   * Stops polling and waits (bounded by `stopTimeoutMs`) for the batch in flight to be handled and
+   * deleted, so that the store can be closed afterwards. An idle long poll is aborted at once; a
+   * batch received after stop() is left on the queue (not acknowledged) and comes back to another
+   * consumer after the visibility timeout.
+   */
   async stop(): Promise<void> {
     if (!this.consumer.status.isRunning) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 25_000);
-      this.consumer.once('stopped', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.consumer.stop();
-    });
+    this.stopping = true;
+    // The poll loop runs receive → handle → delete one after the other: no batch in hand means it is waiting in ReceiveMessage.
+    this.consumer.stop(this.batchesOpen === 0 ? { abort: true } : undefined);
+    const deadline = Date.now() + (this.options.stopTimeoutMs ?? 25_000);
+    while ((this.inFlight.size > 0 || this.consumer.status.isPolling) && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 10))]);
+    }
+    if (this.inFlight.size > 0) this.options.logger.warn({ queue: this.options.name, inFlight: this.inFlight.size }, 'stopped with notifications still in flight');
   }
 
   get isRunning(): boolean {
@@ -79,7 +98,11 @@ export class NotificationQueueConsumer {
   }
 
   private async handleBatch(messages: Message[]): Promise<Message[]> {
-    const settled = await Promise.allSettled(messages.map((m) => this.handle(m)));
+    if (this.stopping) return [];
+    this.batchesOpen++;
+    const work = Promise.allSettled(messages.map((m) => this.handle(m)));
+    this.inFlight.add(work);
+    const settled = await work.finally(() => this.inFlight.delete(work));
     const done: Message[] = [];
     settled.forEach((result, i) => {
       const message = messages[i]!;

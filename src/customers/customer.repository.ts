@@ -1,12 +1,60 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, type Transaction } from 'kysely';
 import { fromDbTime, fromDbTimeOrNull, isUniqueViolation, toDbTime, toDbTimeOrNull } from '../store/dialect';
-import type { CustomersTable, Database, EntitlementsTable } from '../store/schema';
-import type { Customer, CustomerIdentity, Entitlement, Onboarding } from './customer';
+import type { CustomersTable, Database, DbTime, EntitlementsTable } from '../store/schema';
+import type { AgreementFacts, Customer, CustomerIdentity, Entitlement, Onboarding } from './customer';
 import type { StatusStamp, SubscriptionState, SubscriptionStatus } from './subscription-state';
 
 type Db = Kysely<Database> | Transaction<Database>;
-type CustomerRow = Selectable<CustomersTable>;
+
+/** Migration 0004: the current agreement's status and intent, and one row of stamped facts per agreement. */
+interface CustomersTableV4 extends CustomersTable {
+  agreement_status: string | null;
+  agreement_intent: string | null;
+}
+interface CustomerAgreementsTable {
+  customer_id: string;
+  /** '' for facts of events that name no agreement. */
+  agreement_id: string;
+  current_at: DbTime | null;
+  offer_id: string | null;
+  offer_at: DbTime | null;
+  status: string | null;
+  status_at: DbTime | null;
+  intent: string | null;
+  intent_at: DbTime | null;
+}
+interface CustomerLicencesTable {
+  license_arn: string;
+  customer_id: string;
+}
+interface Tables extends Omit<Database, 'customers'> {
+  customers: CustomersTableV4;
+  customer_agreements: CustomerAgreementsTable;
+  customer_licences: CustomerLicencesTable;
+}
+type TablesDb = Kysely<Tables> | Transaction<Tables>;
+const tables = (db: Db): TablesDb => db as unknown as TablesDb;
+type CustomerRow = Selectable<CustomersTableV4>;
+type AgreementRow = Selectable<CustomerAgreementsTable>;
+
+/** What {@link CustomerRepository.mergeAgreementFacts} did with one event's agreement facts. */
+export interface AgreementMerge {
+  /** The event's facts changed its agreement's record and that agreement is the current one. */
+  readonly applied: boolean;
+  /** The customer's current agreement after the merge (null: none known). */
+  readonly currentAgreementId: string | null;
+}
+
+/** What {@link CustomerRepository.replaceEntitlements} did with one GetEntitlements answer. */
+export interface SnapshotWrite {
+  /** False when a snapshot fetched later is already stored: this one is older and was dropped. */
+  readonly replaced: boolean;
+  /** True when the stored entitlements differ from what was there before. */
+  readonly changed: boolean;
+  /** The snapshot in effect after the write (the newer stored one when this one was dropped). */
+  readonly current: readonly Entitlement[];
+}
 
 /** Identity and offer facts to merge into a customer; absent fields leave the stored ones alone. */
 export interface CustomerFacts extends CustomerIdentity {
@@ -17,13 +65,15 @@ export interface CustomerFacts extends CustomerIdentity {
 
 /**
  * Customers and their entitlement snapshots. Writes merge: a field already set by an event is
- * never cleared by a registration, and identity fields are only ever filled in.
+ * never cleared by a registration. Identity fields are filled in; the licence, the agreement and
+ * its offer, status and intent follow the newest event (by event time, whatever the delivery
+ * order); an entitlement snapshot replaces the stored one only when it was fetched later.
  */
 export class CustomerRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async findById(id: string, db: Db = this.db): Promise<Customer | undefined> {
-    const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await tables(db).selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toCustomer(row) : undefined;
   }
 
@@ -54,6 +104,8 @@ export class CustomerRepository {
   /** The same merge inside a caller's transaction (event handling). */
   async upsertIn(tx: Db, facts: CustomerFacts, now: Date, extra: { registered?: boolean } = {}): Promise<Customer> {
     const existing = await this.findRowByIdentity(facts, tx);
+    // Offer and agreement are filled here only while unknown; events then merge them newest-wins
+    // ({@link mergeAgreementFacts}), registrations never change them.
     const at = toDbTime(now);
     if (!existing) {
       const row: CustomerRow = {
@@ -64,6 +116,8 @@ export class CustomerRepository {
         license_arn: facts.licenseArn ?? null,
         offer_id: facts.offerId ?? null,
         agreement_id: facts.agreementId ?? null,
+        agreement_status: null,
+        agreement_intent: null,
         free_trial: facts.freeTrial ? 1 : 0,
         status: 'pending',
         status_event_time: null,
@@ -82,7 +136,8 @@ export class CustomerRepository {
         version: 1,
         subscription_bookkeeping: null,
       };
-      await tx.insertInto('customers').values(row).execute();
+      await tables(tx).insertInto('customers').values(row).execute();
+      await this.rememberLicence(tx, row.id, facts.licenseArn);
       return toCustomer(row);
     }
     const merged = {
@@ -94,6 +149,7 @@ export class CustomerRepository {
       free_trial: existing.free_trial || facts.freeTrial ? 1 : 0,
       registered_at: existing.registered_at ?? (extra.registered ? at : null),
     };
+    await this.rememberLicence(tx, existing.id, facts.licenseArn);
     const changed = (Object.keys(merged) as Array<keyof typeof merged>).some((k) => merged[k] !== existing[k]);
     if (!changed) return toCustomer(existing);
     // Merged in SQL (coalesce): a concurrent writer's committed values are never overwritten.
@@ -122,8 +178,20 @@ export class CustomerRepository {
    */
   async lock(tx: Db, customer: Customer): Promise<Customer> {
     if (!(tx.getExecutor().adapter instanceof PostgresAdapter)) return customer;
-    const row = await tx.selectFrom('customers').selectAll().where('id', '=', customer.id).forUpdate().executeTakeFirstOrThrow();
+    const row = await tables(tx).selectFrom('customers').selectAll().where('id', '=', customer.id).forUpdate().executeTakeFirstOrThrow();
     return toCustomer(row);
+  }
+
+  /**
+   * Runs `work` in a transaction holding the customer's lock (the same lock the event path takes),
+   * with the customer as it is inside that transaction. Undefined when the customer does not exist.
+   */
+  async withLocked<T>(id: string, work: (tx: Transaction<Database>, customer: Customer) => Promise<T>): Promise<T | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      const found = await this.findById(id, tx);
+      if (!found) return undefined;
+      return work(tx, await this.lock(tx, found));
+    });
   }
 
   /** Stores the sign-up form; submitting it again simply updates it. */
@@ -144,8 +212,15 @@ export class CustomerRepository {
     return this.findById(id);
   }
 
+  /** Keeps a licence the customer holds or held (the first customer to claim one keeps it). */
+  private async rememberLicence(tx: Db, customerId: string, licenseArn: string | null | undefined): Promise<void> {
+    if (!licenseArn) return;
+    await tables(tx).insertInto('customer_licences').values({ license_arn: licenseArn, customer_id: customerId }).onConflict((oc) => oc.column('license_arn').doNothing()).execute();
+  }
+
   /** Writes a subscription state computed by the state machine (caller holds the transaction). */
   async saveSubscriptionState(tx: Db, id: string, state: SubscriptionState, now: Date): Promise<void> {
+    await this.rememberLicence(tx, id, state.licenseArn);
     await tx
       .updateTable('customers')
       .set((eb) => ({
@@ -155,7 +230,9 @@ export class CustomerRepository {
         activated_at: toDbTimeOrNull(state.activatedAt),
         final_window_opened_at: toDbTimeOrNull(state.finalWindowOpenedAt),
         ended_at: toDbTimeOrNull(state.endedAt),
-        license_arn: eb.fn.coalesce('license_arn', eb.val(state.licenseArn ?? null)),
+        // The state machine keeps the licence of the newest event that carried one (its licenceStamp),
+        // so a newer grant's LicenseArn replaces an older one and a late older grant changes nothing.
+        license_arn: eb.fn.coalesce(eb.val(state.licenseArn ?? null), 'license_arn'),
         subscription_bookkeeping: JSON.stringify({ decisive: state.decisive ?? null, window: state.window ?? null, licenseStamp: state.licenseStamp ?? null }),
         updated_at: toDbTime(now),
         version: eb('version', '+', 1),
@@ -164,17 +241,79 @@ export class CustomerRepository {
       .execute();
   }
 
-  /** Replaces a customer's whole entitlement snapshot atomically (facts §2: always the full set). */
-  async replaceEntitlements(customerId: string, entitlements: readonly Entitlement[], fetchedAt: Date, db?: Db): Promise<void> {
-    const write = async (tx: Db) => {
-      await tx.deleteFrom('entitlements').where('customer_id', '=', customerId).execute();
-      if (entitlements.length > 0) {
-        await tx.insertInto('entitlements').values(entitlements.map((e) => toEntitlementRow(customerId, e, fetchedAt))).execute();
+  /**
+   * Replaces a customer's whole entitlement snapshot atomically (facts §2: always the full set),
+   * unless a snapshot fetched later is already stored. `fetchedAt` must be taken *before* the
+   * GetEntitlements read, so that of two overlapping reads the one started later wins. Inside a
+   * caller's transaction the caller holds the customer's lock ({@link lock}); otherwise it is taken here.
+   */
+  async replaceEntitlements(customerId: string, entitlements: readonly Entitlement[], fetchedAt: Date, db?: Db): Promise<SnapshotWrite> {
+    const write = async (tx: Db): Promise<SnapshotWrite> => {
+      const row = await tables(tx).selectFrom('customers').select('entitlements_fetched_at').where('id', '=', customerId).executeTakeFirst();
+      const stored = await this.listEntitlements(customerId, tx);
+      const storedAt = fromDbTimeOrNull(row?.entitlements_fetched_at);
+      if (storedAt && storedAt.getTime() > fetchedAt.getTime()) return { replaced: false, changed: false, current: stored };
+      const changed = !sameSnapshot(stored, entitlements);
+      if (changed) {
+        await tx.deleteFrom('entitlements').where('customer_id', '=', customerId).execute();
+        if (entitlements.length > 0) {
+          await tx.insertInto('entitlements').values(entitlements.map((e) => toEntitlementRow(customerId, e, fetchedAt))).execute();
+        }
       }
       await tx.updateTable('customers').set({ entitlements_fetched_at: toDbTime(fetchedAt), updated_at: toDbTime(fetchedAt) }).where('id', '=', customerId).execute();
+      return { replaced: true, changed, current: entitlements };
     };
-    if (db) await write(db);
-    else await this.db.transaction().execute(write);
+    if (db) return write(db);
+    return this.db.transaction().execute(async (tx) => {
+      if (tx.getExecutor().adapter instanceof PostgresAdapter) await tx.selectFrom('customers').select('id').where('id', '=', customerId).forUpdate().execute();
+      return write(tx);
+    });
+  }
+
+  /**
+   * Merges the agreement facts of one event (caller's transaction, customer locked). Every field of
+   * every agreement keeps the value of the newest event that carried it; the current agreement is
+   * the one named by the newest Created/Amended/License Updated. The customer's visible agreement,
+   * offer, status and intent are then derived from those records, so delivery order does not matter.
+   */
+  async mergeAgreementFacts(tx: Db, customerId: string, facts: AgreementFacts, now: Date): Promise<AgreementMerge> {
+    const t = tables(tx);
+    const customer = await t.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirstOrThrow();
+    let rows = await t.selectFrom('customer_agreements').selectAll().where('customer_id', '=', customerId).execute();
+    if (rows.length === 0 && (customer.agreement_id || customer.offer_id)) {
+      // Facts stored before agreement records existed (or by a registration): kept, with no time, so any event wins.
+      const seed: AgreementRow = { ...emptyAgreementRow(customerId, customer.agreement_id ?? ''), offer_id: customer.offer_id };
+      await t.insertInto('customer_agreements').values(seed).execute();
+      rows = [seed];
+    }
+    const key = facts.agreementId ?? '';
+    const before = rows.find((r) => r.agreement_id === key);
+    const merged = mergeFacts(before ?? emptyAgreementRow(customerId, key), facts);
+    if (merged.changed) {
+      if (before) {
+        const { customer_id: _c, agreement_id: _a, ...fields } = merged.row;
+        await t.updateTable('customer_agreements').set(fields).where('customer_id', '=', customerId).where('agreement_id', '=', key).execute();
+      } else {
+        await t.insertInto('customer_agreements').values(merged.row).execute();
+      }
+      rows = [...rows.filter((r) => r.agreement_id !== key), merged.row];
+    }
+    const current = currentAgreement(rows);
+    const none = rows.find((r) => r.agreement_id === '');
+    const visible = {
+      agreement_id: current && current.agreement_id !== '' ? current.agreement_id : null,
+      offer_id: current?.offer_id ?? none?.offer_id ?? null,
+      agreement_status: current?.status ?? null,
+      agreement_intent: current?.intent ?? null,
+    };
+    if ((Object.keys(visible) as Array<keyof typeof visible>).some((k) => visible[k] !== customer[k])) {
+      await t
+        .updateTable('customers')
+        .set((eb) => ({ ...visible, updated_at: toDbTime(now), version: eb('version', '+', 1) }))
+        .where('id', '=', customerId)
+        .execute();
+    }
+    return { applied: merged.changed && (current?.agreement_id ?? '') === key, currentAgreementId: visible.agreement_id };
   }
 
   async listEntitlements(customerId: string, db: Db = this.db): Promise<Entitlement[]> {
@@ -185,17 +324,24 @@ export class CustomerRepository {
   /** Customers of the given products with a contract, for periodic entitlement reconciliation. */
   async listByProducts(productCodes: readonly string[], statuses: readonly SubscriptionStatus[]): Promise<Customer[]> {
     if (productCodes.length === 0 || statuses.length === 0) return [];
-    const rows = await this.db.selectFrom('customers').selectAll().where('product_code', 'in', productCodes).where('status', 'in', statuses).orderBy('id').execute();
+    const rows = await tables(this.db).selectFrom('customers').selectAll().where('product_code', 'in', productCodes).where('status', 'in', statuses).orderBy('id').execute();
     return rows.map(toCustomer);
   }
 
   private async findRowByIdentity(identity: CustomerIdentity, db: Db): Promise<CustomerRow | undefined> {
     if (identity.licenseArn) {
-      const row = await db.selectFrom('customers').selectAll().where('license_arn', '=', identity.licenseArn).executeTakeFirst();
+      const row = await tables(db).selectFrom('customers').selectAll().where('license_arn', '=', identity.licenseArn).executeTakeFirst();
       if (row) return row;
+      const earlier = await tables(db)
+        .selectFrom('customers')
+        .innerJoin('customer_licences', 'customer_licences.customer_id', 'customers.id')
+        .selectAll('customers')
+        .where('customer_licences.license_arn', '=', identity.licenseArn)
+        .executeTakeFirst();
+      if (earlier) return earlier;
     }
     if (identity.customerIdentifier && identity.productCode) {
-      const row = await db
+      const row = await tables(db)
         .selectFrom('customers')
         .selectAll()
         .where('product_code', '=', identity.productCode)
@@ -204,12 +350,20 @@ export class CustomerRepository {
       if (row) return row;
     }
     if (identity.agreementId) {
-      const row = await db.selectFrom('customers').selectAll().where('agreement_id', '=', identity.agreementId).executeTakeFirst();
+      const row = await tables(db).selectFrom('customers').selectAll().where('agreement_id', '=', identity.agreementId).executeTakeFirst();
       if (row) return row;
+      // An agreement the customer had before a renewal or replacement (facts §5.4) still names them.
+      const earlier = await tables(db)
+        .selectFrom('customers')
+        .innerJoin('customer_agreements', 'customer_agreements.customer_id', 'customers.id')
+        .selectAll('customers')
+        .where('customer_agreements.agreement_id', '=', identity.agreementId)
+        .executeTakeFirst();
+      if (earlier) return earlier;
     }
     if (identity.customerAWSAccountId && identity.productCode) {
       // An account seen before its licence (an agreement event, then License Updated) is the same buyer.
-      const rows = await db
+      const rows = await tables(db)
         .selectFrom('customers')
         .selectAll()
         .where('product_code', '=', identity.productCode)
@@ -223,7 +377,7 @@ export class CustomerRepository {
   }
 }
 
-export function toCustomer(row: CustomerRow): Customer {
+export function toCustomer(row: Selectable<CustomersTable> & Partial<Pick<CustomerRow, 'agreement_status' | 'agreement_intent'>>): Customer {
   const onboarding: Onboarding = {
     email: row.email,
     company: row.company,
@@ -238,6 +392,8 @@ export function toCustomer(row: CustomerRow): Customer {
     licenseArn: row.license_arn,
     offerId: row.offer_id,
     agreementId: row.agreement_id,
+    agreementStatus: row.agreement_status ?? null,
+    agreementIntent: row.agreement_intent ?? null,
     freeTrial: row.free_trial === 1,
     subscription: {
       status: row.status as SubscriptionStatus,
@@ -295,4 +451,59 @@ function fromEntitlementRow(row: Selectable<EntitlementsTable>): Entitlement {
     default:
       return { dimension: row.dimension, value: { type: 'none' }, expirationDate };
   }
+}
+
+function emptyAgreementRow(customerId: string, agreementId: string): AgreementRow {
+  return { customer_id: customerId, agreement_id: agreementId, current_at: null, offer_id: null, offer_at: null, status: null, status_at: null, intent: null, intent_at: null };
+}
+
+const timeOf = (v: DbTime | null): number | null => (v === null ? null : fromDbTime(v).getTime());
+
+/** Newest wins per field; equal times are settled by the value, so the result is order-free. */
+function mergeFacts(row: AgreementRow, facts: AgreementFacts): { row: AgreementRow; changed: boolean } {
+  const at = facts.eventTime.getTime();
+  const next = { ...row };
+  let changed = false;
+  const take = (value: string | undefined, field: 'offer_id' | 'status' | 'intent', stamp: 'offer_at' | 'status_at' | 'intent_at') => {
+    if (value === undefined) return;
+    const storedAt = timeOf(row[stamp]);
+    if (storedAt === null || at > storedAt || (at === storedAt && value > (row[field] ?? ''))) {
+      next[field] = value;
+      next[stamp] = toDbTime(facts.eventTime);
+      changed = true;
+    }
+  };
+  take(facts.offerId, 'offer_id', 'offer_at');
+  take(facts.status, 'status', 'status_at');
+  take(facts.intent, 'intent', 'intent_at');
+  const currentAt = timeOf(row.current_at);
+  if (facts.makesCurrent && facts.agreementId !== undefined && (currentAt === null || at > currentAt)) {
+    next.current_at = toDbTime(facts.eventTime);
+    changed = true;
+  }
+  return { row: next, changed };
+}
+
+/** The agreement named by the newest granting event; without one, the last-known agreement id. */
+function currentAgreement(rows: readonly AgreementRow[]): AgreementRow | undefined {
+  const rank = (r: AgreementRow): [number, number, string] => [timeOf(r.current_at) ?? Number.NEGATIVE_INFINITY, r.agreement_id === '' ? 0 : 1, r.agreement_id];
+  let best: AgreementRow | undefined;
+  for (const r of rows) {
+    if (!best) {
+      best = r;
+      continue;
+    }
+    const [a1, a2, a3] = rank(r);
+    const [b1, b2, b3] = rank(best);
+    if (a1 > b1 || (a1 === b1 && (a2 > b2 || (a2 === b2 && a3 > b3)))) best = r;
+  }
+  return best;
+}
+
+function sameSnapshot(a: readonly Entitlement[], b: readonly Entitlement[]): boolean {
+  if (a.length !== b.length) return false;
+  const key = (e: Entitlement) => JSON.stringify([e.dimension, e.value, e.expirationDate?.getTime() ?? null]);
+  const left = a.map(key).sort();
+  const right = b.map(key).sort();
+  return left.every((k, i) => k === right[i]);
 }

@@ -13,7 +13,11 @@ export interface Customer {
   readonly customerAWSAccountId: string | null;
   readonly licenseArn: string | null;
   readonly offerId: string | null;
+  /** The current agreement: the one named by the newest event that grants or changes it (facts §5.4). */
   readonly agreementId: string | null;
+  /** That agreement's `status` and `intent` (NEW, RENEW, REPLACE) as its newest event gave them. */
+  readonly agreementStatus: string | null;
+  readonly agreementIntent: string | null;
   readonly freeTrial: boolean;
   readonly subscription: SubscriptionState;
   readonly onboarding: Onboarding;
@@ -40,6 +44,21 @@ export interface CustomerIdentity {
   readonly customerAWSAccountId?: string | null;
   readonly licenseArn?: string | null;
   readonly agreementId?: string | null;
+}
+
+/**
+ * Agreement facts one event carries, stamped with its event time. Each field is newest-wins on its
+ * own, so the stored values do not depend on delivery order.
+ */
+export interface AgreementFacts {
+  /** Absent for events that name no agreement (SNS subscription messages). */
+  readonly agreementId?: string;
+  readonly offerId?: string;
+  readonly status?: string;
+  readonly intent?: string;
+  /** True for events that make their agreement the customer's current one (Created, Amended, License Updated). */
+  readonly makesCurrent: boolean;
+  readonly eventTime: Date;
 }
 
 /** The identity style a customer is metered with (facts §1.6: never both for one customer-hour). */

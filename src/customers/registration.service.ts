@@ -62,8 +62,11 @@ export class RegistrationService {
       return { customer, product, entitlements: [], entitlementsStatus: 'not-applicable' };
     }
     try {
+      // The snapshot is dated before the read: a slow read must not replace a newer snapshot
+      // that an event or the reconciliation stored meanwhile (newest fetch wins).
+      const fetchedAt = clock.now();
       const entitlements = await this.deps.entitlements.readEntitlements(product.code, customer);
-      await customers.replaceEntitlements(customer.id, entitlements, clock.now());
+      await customers.replaceEntitlements(customer.id, entitlements, fetchedAt);
       const refreshed = (await customers.findById(customer.id)) ?? customer;
       return { customer: refreshed, product, entitlements, entitlementsStatus: 'current' };
     } catch (error) {

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
+import type { Customer } from '../customers/customer';
 import type { CustomerRepository } from '../customers/customer.repository';
 import type { EntitlementReader } from '../customers/ports';
 import type { Clock } from '../platform/clock';
-import type { DomainEventBus } from '../platform/domain-events';
+import type { StatusTransition } from '../customers/subscription-state';
+import type { DomainEvent, DomainEventBus } from '../platform/domain-events';
 import { isAppError } from '../platform/errors';
 import { hasContract, type ProductCatalog } from '../products/product-config';
+import { storeSnapshot } from './entitlement-snapshot';
 
 export interface ReconcilerOptions {
   /** One full pass every this many ms. */
@@ -50,7 +53,7 @@ export class EntitlementReconciler {
 
   /** One pass over all contract customers that may still hold access. Returns how many were refreshed. */
   async runOnce(): Promise<{ refreshed: number; failed: number }> {
-    const { customers, reader, catalog, bus, clock, logger } = this.deps;
+    const { customers, catalog, logger } = this.deps;
     const products = catalog.products.filter((p) => hasContract(p.pricingModel)).map((p) => p.code);
     const list = await customers.listByProducts(products, ['active', 'pending', 'unsubscribe_pending']);
     const gapMs = 1000 / this.options.ratePerSecond;
@@ -59,10 +62,7 @@ export class EntitlementReconciler {
     for (const customer of list) {
       if (this.stopped) break;
       try {
-        const entitlements = await reader.readEntitlements(customer.productCode, customer);
-        await customers.replaceEntitlements(customer.id, entitlements, clock.now());
-        await bus.publish({ type: 'entitlements-changed', customerId: customer.id });
-        refreshed++;
+        if (await this.refresh(customer)) refreshed++;
       } catch (error) {
         failed++;
         logger.warn({ customerId: customer.id, err: isAppError(error) ? error.message : String(error) }, 'entitlement reconciliation: read failed; next pass retries');
@@ -71,5 +71,28 @@ export class EntitlementReconciler {
     }
     logger.info({ refreshed, failed }, 'entitlement reconciliation pass done');
     return { refreshed, failed };
+  }
+
+  /**
+   * Reads one customer's contract and stores it under the customer's lock, newest read wins (the
+   * time is taken before the read, so an event's later read is never overwritten by this one).
+   * An empty contract of an active customer opens the final-metering window at the read time.
+   * Returns false when a newer snapshot was already stored.
+   */
+  private async refresh(customer: Customer): Promise<boolean> {
+    const { customers, reader, bus, clock } = this.deps;
+    const fetchedAt = clock.now();
+    const entitlements = await reader.readEntitlements(customer.productCode, customer);
+    const effects: DomainEvent[] = [];
+    const stored = await customers.withLocked(customer.id, async (tx, locked) => {
+      // A pending customer's contract may simply not be in place yet: only an active one ends here.
+      const end: StatusTransition | undefined = locked.subscription.status === 'active' ? { kind: 'entitlements-empty', eventTime: fetchedAt } : undefined;
+      const result = await storeSnapshot({ customers }, tx, locked, entitlements, fetchedAt, clock.now(), end);
+      if (result.changed) effects.push({ type: 'entitlements-changed', customerId: locked.id });
+      for (const effect of result.effects) effects.push({ type: effect, customerId: locked.id });
+      return result;
+    });
+    for (const e of effects) await bus.publish(e);
+    return stored !== undefined;
   }
 }

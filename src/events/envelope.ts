@@ -67,7 +67,11 @@ function parseQueueMessageUnsafe(body: string, meta: QueueMessageMeta): ParseRes
   }
   if (looksLikeEventBridgeEvent(value)) return parseEventBridgeEvent(value);
   if (looksLikeMarketplaceMessage(value)) {
-    // Raw delivery: the Marketplace JSON itself, without SNS metadata (facts §4.1).
+    // Raw delivery: the Marketplace JSON itself, without SNS metadata (facts §4.1: "any Amazon SNS
+    // metadata is stripped"). The Marketplace message has no id and no time of its own (§5.2, §5.3:
+    // action, customer-identifier, product-code, offer-identifier, isFreeTrialTermPresent), so the
+    // SQS MessageId and SentTimestamp are the only identity and time there are. A body that does
+    // carry them (an EventBridge event) is handled above with its own `id` and `time`.
     if (meta.sentTimestamp === undefined || Number.isNaN(meta.sentTimestamp.getTime())) {
       return { ok: false, reason: 'raw Marketplace message without an SQS SentTimestamp: no event time', dedupeKey: meta.messageId };
     }

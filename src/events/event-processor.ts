@@ -4,11 +4,15 @@ import type { Customer, Entitlement } from '../customers/customer';
 import type { CustomerRepository } from '../customers/customer.repository';
 import type { EntitlementReader } from '../customers/ports';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
+import { storeSnapshot } from '../entitlements/entitlement-snapshot';
 import type { Clock } from '../platform/clock';
 import type { DomainEvent, DomainEventBus } from '../platform/domain-events';
 import { hasContract, type ProductCatalog } from '../products/product-config';
+import { isUniqueViolation } from '../store/dialect';
 import type { Database } from '../store/schema';
-import type { EventOutcome, EventRepository } from './event.repository';
+import { agreementFactsOf } from './agreement-facts';
+import type { EventOutcome, EventRepository, StoredEvent } from './event.repository';
+import { parseEventBridgeEvent } from './eventbridge-event';
 import type { MarketplaceEvent, ParseResult } from './marketplace-event';
 import { entitlementsEmptyTransition, toStatusTransition } from './status-transition';
 
@@ -29,11 +33,18 @@ export interface EventProcessorDeps {
   readonly logger: Logger;
 }
 
+type Applied = { outcome: EventOutcome; reason?: string };
+
+/** Attempts at one event's transaction when a concurrent first write of its customer wins a unique index. */
+const UNIQUE_RACE_ATTEMPTS = 3;
+
 /**
  * Applies one Marketplace notification to the store, whatever envelope carried it. Everything a
  * notification changes is committed in one transaction together with its row in `events`, whose
- * unique key makes a second delivery a no-op. I/O to AWS (GetEntitlements) happens before that
- * transaction; if it fails the error propagates and the message is not acknowledged.
+ * unique keys (message id; for EventBridge, the request id shared by the Manufacturer and Proposer
+ * copies) make a second delivery, or a second copy handled at the same moment, a no-op. I/O to AWS
+ * (GetEntitlements) happens before that transaction; if it fails the error propagates and the
+ * message is not acknowledged.
  */
 export class EventProcessor {
   constructor(private readonly deps: EventProcessorDeps) {}
@@ -55,45 +66,28 @@ export class EventProcessor {
     }
     // Read the contract first, outside the transaction (facts §5.3: the notification says only that it changed).
     const needsEntitlements = product !== undefined && hasContract(product.pricingModel) && (event.kind === 'entitlement-updated' || event.kind === 'license-updated');
-    // The message id's uniqueness in `events` catches redeliveries inside the transaction; this
-    // early look also catches the Manufacturer/Proposer copies of one EventBridge event (their ids
-    // differ, their request id does not) and keeps a redelivered copy from spending GetEntitlements quota.
+    // An early look that keeps a redelivered copy from spending GetEntitlements quota. It decides
+    // nothing: the unique keys in `events`, inside the transaction, do.
     if ((needsEntitlements || event.secondaryDedupeKey) && (await events.isRecorded(event.dedupeKey, event.secondaryDedupeKey))) return { outcome: 'duplicate' };
-    let entitlements: Entitlement[] | undefined;
+    let snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined;
     if (needsEntitlements && product) {
-      entitlements = await this.deps.entitlements.readEntitlements(product.code, event);
+      // Taken before the read: of two overlapping reads, the later-started one is the newer snapshot.
+      const fetchedAt = clock.now();
+      snapshot = { entitlements: await this.deps.entitlements.readEntitlements(product.code, event), fetchedAt };
     }
-    const effects: DomainEvent[] = [];
-    const result = await this.deps.db.transaction().execute(async (tx) => {
-      const now = clock.now();
-      const recorded = await events.record(
-        { dedupeKey: event.dedupeKey, secondaryKey: event.secondaryDedupeKey, channel: event.channel, kind: event.kind, eventTime: event.eventTime, agreementId: event.agreementId, outcome: 'applied', payload: event.payload },
-        now,
-        tx,
-      );
-      if (!recorded) return { outcome: 'duplicate' } as ProcessResult;
-      const found = await this.customerFor(tx, event, now);
-      if (!found) {
-        const reason = 'waiting for the customer of this agreement (agreement events carry no product or licence)';
-        await events.setOutcome(event.dedupeKey, 'unmatched', reason, null, tx);
-        return { outcome: 'unmatched', reason } as ProcessResult;
+    let effects: DomainEvent[] = [];
+    let result: ProcessResult;
+    for (let attempt = 1; ; attempt++) {
+      effects = [];
+      try {
+        result = await this.deps.db.transaction().execute((tx) => this.apply(tx, event, snapshot, effects));
+        break;
+      } catch (error) {
+        // Two first events of one new customer: the loser's insert hits the unique index; retried, it merges.
+        if (attempt < UNIQUE_RACE_ATTEMPTS && isUniqueViolation(error)) continue;
+        throw error;
       }
-      const customer = await this.deps.customers.lock(tx, found);
-      let transition = toStatusTransition(event);
-      if (entitlements) {
-        await this.deps.customers.replaceEntitlements(customer.id, entitlements, now, tx);
-        effects.push({ type: 'entitlements-changed', customerId: customer.id });
-        if (event.kind === 'entitlement-updated' && !entitlements.some((e) => !e.expirationDate || e.expirationDate > now)) {
-          // An empty (or wholly expired) contract has ended: the final-metering window opens (seed 6930-6939).
-          transition = entitlementsEmptyTransition(event);
-        }
-      }
-      const applied = transition ? await this.applyTo(tx, customer, transition, now, effects) : { outcome: 'applied' as const };
-      await events.setOutcome(event.dedupeKey, applied.outcome, applied.reason ?? null, customer.id, tx);
-      // Only an event naming an agreement can be the one its waiting agreement events need.
-      if (event.agreementId) await this.replayUnmatched(tx, customer, now, effects);
-      return { outcome: applied.outcome, customerId: customer.id, reason: applied.reason };
-    });
+    }
     for (const e of effects) await this.deps.bus.publish(e);
     this.deps.logger.info({ kind: event.kind, channel: event.channel, outcome: result.outcome, customerId: result.customerId, reason: result.reason }, 'marketplace notification');
     return result;
@@ -109,12 +103,61 @@ export class EventProcessor {
     return { outcome: recorded ? 'rejected' : 'duplicate', reason };
   }
 
+  private async apply(tx: Transaction<Database>, event: MarketplaceEvent, snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined, effects: DomainEvent[]): Promise<ProcessResult> {
+    const { events, customers, clock } = this.deps;
+    const now = clock.now();
+    const recorded = await events.record(
+      { dedupeKey: event.dedupeKey, secondaryKey: event.secondaryDedupeKey, channel: event.channel, kind: event.kind, eventTime: event.eventTime, agreementId: event.agreementId, outcome: 'applied', payload: event.payload },
+      now,
+      tx,
+    );
+    if (!recorded) return { outcome: 'duplicate' };
+    const found = await this.customerFor(tx, event, now);
+    if (!found) {
+      const reason = 'waiting for the customer of this agreement (agreement events carry no product or licence)';
+      await events.setOutcome(event.dedupeKey, 'unmatched', reason, null, tx);
+      return { outcome: 'unmatched', reason };
+    }
+    const customer = await customers.lock(tx, found);
+    const applied: Applied = await this.applyEvent(tx, customer, event, now, effects);
+    if (snapshot) {
+      // License Updated is applied first, so that an empty contract then opens the window over it.
+      const end = entitlementsEmptyTransition(event);
+      const stored = await storeSnapshot({ customers }, tx, customer, snapshot.entitlements, snapshot.fetchedAt, now, end);
+      if (stored.changed) effects.push({ type: 'entitlements-changed', customerId: customer.id });
+      for (const effect of stored.effects) effects.push(domainEvent(effect, customer.id));
+      if (stored.effects.length > 0) Object.assign(applied, { outcome: 'applied', reason: 'the contract has no current entitlement: the final-metering window is open' });
+    }
+    await events.setOutcome(event.dedupeKey, applied.outcome, applied.reason ?? null, customer.id, tx);
+    // Only an event naming an agreement can be the one its waiting agreement events need.
+    if (event.agreementId) await this.replayUnmatched(tx, customer, event.agreementId, now, effects);
+    return { outcome: applied.outcome, customerId: customer.id, ...(applied.reason === undefined ? {} : { reason: applied.reason }) };
+  }
+
+  /**
+   * Agreement facts, then the status transition. An Ended event moves the status by its own time
+   * whichever of the customer's agreements it names (deciding by "current agreement" would depend
+   * on which events happened to arrive first); a renewal or replacement is not an end.
+   */
+  private async applyEvent(tx: Transaction<Database>, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
+    const facts = agreementFactsOf(event);
+    const merge = facts ? await this.deps.customers.mergeAgreementFacts(tx, customer.id, facts, now) : undefined;
+    if (event.kind === 'agreement-created' || event.kind === 'agreement-amended') {
+      return merge?.applied ? { outcome: 'applied' } : { outcome: 'stale', reason: `newer facts are stored for agreement ${event.agreementId ?? '?'} or the customer's current agreement is ${merge?.currentAgreementId ?? 'another'}` };
+    }
+    const transition = toStatusTransition(event);
+    if (!transition) {
+      if (event.kind === 'agreement-ended') return { outcome: 'ignored', reason: `agreement ${event.agreementId ?? '?'} ended as ${event.agreementStatus ?? '?'}: it continues as another agreement` };
+      return { outcome: 'applied' };
+    }
+    // The agreement merge leaves the subscription state alone: `customer` is still current for it.
+    return this.applyTo(tx, customer, transition, now, effects);
+  }
+
   private async customerFor(tx: Transaction<Database>, event: MarketplaceEvent, now: Date): Promise<Customer | undefined> {
     if (!event.productCode) {
       // Agreement events: only a customer already known by this agreement can take them.
-      const known = await this.deps.customers.findByIdentity({ agreementId: event.agreementId }, tx);
-      if (!known) return undefined;
-      return this.deps.customers.upsertIn(tx, { productCode: known.productCode, agreementId: event.agreementId, offerId: event.offerIdentifier }, now);
+      return this.deps.customers.findByIdentity({ agreementId: event.agreementId }, tx);
     }
     return this.deps.customers.upsertIn(
       tx,
@@ -131,27 +174,43 @@ export class EventProcessor {
     );
   }
 
-  private async applyTo(tx: Transaction<Database>, customer: Customer, t: StatusTransition, now: Date, effects: DomainEvent[]): Promise<{ outcome: EventOutcome; reason?: string }> {
+  private async applyTo(tx: Transaction<Database>, customer: Customer, t: StatusTransition, now: Date, effects: DomainEvent[]): Promise<Applied> {
     const result = applyTransition(customer.subscription, t);
     if (result.outcome !== 'applied') return { outcome: result.outcome, reason: result.reason };
     await this.deps.customers.saveSubscriptionState(tx, customer.id, result.state, now);
     for (const effect of result.effects) effects.push(domainEvent(effect, customer.id));
-    return { outcome: 'applied', reason: result.note };
+    return result.note === undefined ? { outcome: 'applied' } : { outcome: 'applied', reason: result.note };
   }
 
-  /** Applies agreement events that arrived before their customer was known, in time order. */
-  private async replayUnmatched(tx: Transaction<Database>, customer: Customer, now: Date, effects: DomainEvent[]): Promise<void> {
-    const fresh = await this.deps.customers.findById(customer.id, tx);
-    if (!fresh?.agreementId) return;
-    const waiting = await this.deps.events.unmatchedForAgreement(fresh.agreementId, tx);
-    let current = fresh;
-    for (const stored of waiting) {
-      const t: StatusTransition | null = stored.kind === 'agreement-ended' && stored.eventTime ? { kind: 'agreement-ended', eventTime: stored.eventTime } : null;
-      const applied = t ? await this.applyTo(tx, current, t, now, effects) : { outcome: 'applied' as const, reason: undefined };
-      await this.deps.events.setOutcome(stored.dedupeKey, applied.outcome, applied.reason ?? 'applied once its customer was known', current.id, tx);
-      current = (await this.deps.customers.findById(current.id, tx)) ?? current;
+  /**
+   * Applies agreement events that arrived before their customer (or before the customer's move to a
+   * renewal or replacement agreement) was known, in time order, with all their data.
+   */
+  private async replayUnmatched(tx: Transaction<Database>, customer: Customer, agreementId: string, now: Date, effects: DomainEvent[]): Promise<void> {
+    const replayed = new Set<string>();
+    for (;;) {
+      const fresh = await this.deps.customers.findById(customer.id, tx);
+      if (!fresh) return;
+      const agreements = [...new Set([agreementId, fresh.agreementId].filter((a): a is string => !!a))];
+      const waiting: StoredEvent[] = [];
+      for (const a of agreements) waiting.push(...(await this.deps.events.unmatchedForAgreement(a, tx)).filter((s) => !replayed.has(s.dedupeKey)));
+      if (waiting.length === 0) return;
+      waiting.sort((x, y) => (x.eventTime?.getTime() ?? 0) - (y.eventTime?.getTime() ?? 0) || x.id - y.id);
+      for (const stored of waiting) {
+        replayed.add(stored.dedupeKey);
+        const event = storedAgreementEvent(stored);
+        const current = (await this.deps.customers.findById(customer.id, tx)) ?? fresh;
+        const applied: Applied = event ? await this.applyEvent(tx, current, event, now, effects) : { outcome: 'applied' };
+        await this.deps.events.setOutcome(stored.dedupeKey, applied.outcome, applied.reason ?? 'applied once its customer was known', current.id, tx);
+      }
     }
   }
+}
+
+/** The stored agreement event as it was parsed (payload kept verbatim), or null if it no longer parses. */
+function storedAgreementEvent(stored: StoredEvent): MarketplaceEvent | null {
+  const parsed = parseEventBridgeEvent(stored.payload);
+  return parsed.ok ? parsed.event : null;
 }
 
 function domainEvent(effect: DomainEffect, customerId: string): DomainEvent {

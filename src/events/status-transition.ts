@@ -7,6 +7,9 @@
 import type { StatusTransition } from '../customers/subscription-state';
 import type { MarketplaceEvent } from './marketplace-event';
 
+/** Agreement end statuses that mean the agreement lives on as another one. */
+const CONTINUING_STATUSES: ReadonlySet<string> = new Set(['RENEWED', 'REPLACED', 'SUPERSEDED']);
+
 /** The status transition an event implies, or null when it implies none by itself. */
 export function toStatusTransition(event: MarketplaceEvent): StatusTransition | null {
   switch (event.kind) {
@@ -17,6 +20,9 @@ export function toStatusTransition(event: MarketplaceEvent): StatusTransition | 
     case 'license-updated':
     case 'license-deprovisioned':
     case 'agreement-ended': {
+      // Renewed, replaced or superseded: the buyer continues under the new agreement (facts §5.4,
+      // DescribeAgreement statuses), whose own events carry on; only a real end opens the window.
+      if (event.kind === 'agreement-ended' && event.agreementStatus !== undefined && CONTINUING_STATUSES.has(event.agreementStatus.toUpperCase())) return null;
       const t: StatusTransition = { kind: event.kind, eventTime: event.eventTime };
       if (event.licenseArn !== undefined) t.licenseArn = event.licenseArn;
       return t;

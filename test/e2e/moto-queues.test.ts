@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
 import type { EventProcessor } from '../../src/events/event-processor';
 import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
@@ -40,7 +40,7 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
       ['eventbridge', eventBridgeQueue],
     ].map(
       ([name, url]) =>
-        new NotificationQueueConsumer({ name: name!, queueUrl: url!, sqs, processor, logger: h.logger, waitTimeSeconds: 1, visibilityTimeout: opts.visibilityTimeout ?? 30, heartbeatInterval: null }),
+        new NotificationQueueConsumer({ name: name!, queueUrl: url!, sqs, processor, logger: h.logger, waitTimeSeconds: 1, visibilityTimeout: opts.visibilityTimeout ?? 30, heartbeatInterval: null, stopTimeoutMs: 5000 }),
     );
     for (const c of consumers) c.start();
   }
@@ -94,15 +94,32 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
     await publish('subscribe-success', id);
     await publish('unsubscribe-pending', id);
     await publish('subscribe-success', id); // the re-subscribe race: active again
-    // Duplicate every envelope in the queue, as an at-least-once delivery would.
-    const copies = await sqs.send(new ReceiveMessageCommand({ QueueUrl: subscriptionQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-    expect(copies.Messages?.length).toBeGreaterThan(0);
-    for (const m of copies.Messages ?? []) {
-      const envelope = JSON.parse(m.Body!) as Record<string, unknown>;
+    // Take moto's envelopes off the queue and put them back shuffled, each twice, as an
+    // at-least-once, unordered delivery would.
+    const bodies: string[] = [];
+    for (let tries = 0; bodies.length < 3 && tries < 10; tries++) {
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: subscriptionQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1 }));
+      for (const m of got.Messages ?? []) {
+        bodies.push(m.Body!);
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: subscriptionQueue, ReceiptHandle: m.ReceiptHandle! }));
+      }
+    }
+    expect(bodies).toHaveLength(3);
+    for (const body of bodies) {
+      const envelope = JSON.parse(body) as Record<string, unknown>;
       expect(envelope).toMatchObject({ Type: 'Notification', TopicArn: topicArn });
       expect(typeof envelope.Message).toBe('string');
-      await sqs.send(new SendMessageCommand({ QueueUrl: subscriptionQueue, MessageBody: m.Body! }));
     }
+    const deliveries = [...bodies, ...bodies];
+    const seed = Math.floor(Math.random() * 2 ** 31);
+    let r = seed;
+    for (let i = deliveries.length - 1; i > 0; i--) {
+      r = (r * 1103515245 + 12345) & 0x7fffffff;
+      const j = r % (i + 1);
+      [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+    }
+    h.logger.info({ seed }, 'moto SNS delivery order seed');
+    for (const body of deliveries) await sqs.send(new SendMessageCommand({ QueueUrl: subscriptionQueue, MessageBody: body }));
     startConsumers(h.container.eventProcessor);
     const find = () => h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: id });
     await until('three applied events', async () => {

@@ -1,7 +1,10 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import request from 'supertest';
 import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
-import type { EventProcessor } from '../../src/events/event-processor';
+import { SdkEntitlementReader } from '../../src/aws/entitlement-reader.gateway';
+import { CustomerRepository } from '../../src/customers/customer.repository';
+import { EventRepository } from '../../src/events/event.repository';
+import { EventProcessor as RealEventProcessor, type EventProcessor } from '../../src/events/event-processor';
 import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
@@ -30,6 +33,7 @@ describe('notification queues through the simulator SQS, with the real SDK and s
           waitTimeSeconds: 1,
           visibilityTimeout: opts.visibilityTimeout ?? 30,
           heartbeatInterval: opts.heartbeatInterval === undefined ? 10 : opts.heartbeatInterval,
+          stopTimeoutMs: 5000,
         }),
     );
     for (const c of consumers) c.start();
@@ -95,6 +99,32 @@ describe('notification queues through the simulator SQS, with the real SDK and s
     expect((await find())?.subscription.status).toBe('active');
   });
 
+  it('stop() waits for the notification in flight: it is committed and deleted before stop() returns', async () => {
+    const real = h.container.eventProcessor;
+    let started = 0;
+    let finished = 0;
+    const slow = {
+      handle: async (...args: Parameters<EventProcessor['handle']>) => {
+        started++;
+        await new Promise((r) => setTimeout(r, 700));
+        const result = await real.handle(...args);
+        finished++;
+        return result;
+      },
+    } as unknown as EventProcessor;
+    startConsumers(slow);
+    const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
+    await h.sim.confirm(sub.id);
+    await until('handler started', async () => started > 0);
+    const stopping = Date.now();
+    for (const c of consumers) await c.stop();
+    expect(finished).toBe(started);
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    expect((await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status).toBe('active');
+    const left = await h.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.sim.queueUrl('marketplace-subscription'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    expect(left.Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+  });
+
   it('garbage is recorded as rejected and deleted, and the consumer keeps going', async () => {
     startConsumers(h.container.eventProcessor);
     for (const body of ['not json at all', '{"Type":"Notification","MessageId":"g1","Message":"{\\"action\\":\\"bogus\\"}"}', '[]', '{"source":"aws.other","detail-type":"x","id":"g3","time":"2026-01-01T00:00:00Z","detail":{}}']) {
@@ -113,22 +143,46 @@ describe('notification queues through the simulator SQS, with the real SDK and s
   });
 
   it('while the store is down nothing is acknowledged; after recovery the message is applied; a permanent failure is dead-lettered', async () => {
+    // The real processor and repositories over a store whose connection fails while `down` is set.
     let down = true;
-    const real = h.container.eventProcessor;
-    const flaky = {
-      handle: (...args: Parameters<EventProcessor['handle']>) => {
-        if (down) return Promise.reject(Object.assign(new Error('store unreachable'), { code: 'ECONNREFUSED' }));
-        return real.handle(...args);
+    const storeDb = h.db.store.db;
+    const flakyDb = new Proxy(storeDb, {
+      get(target, prop, receiver) {
+        if (down && ['selectFrom', 'transaction', 'insertInto', 'updateTable', 'deleteFrom'].includes(String(prop))) {
+          return () => {
+            throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
-    } as unknown as EventProcessor;
+    });
+    const flaky = new RealEventProcessor({
+      db: flakyDb,
+      customers: new CustomerRepository(flakyDb),
+      events: new EventRepository(flakyDb),
+      entitlements: new SdkEntitlementReader(h.aws.entitlement),
+      catalog: h.container.catalog,
+      bus: h.container.bus,
+      clock: h.clock,
+      logger: h.logger,
+    });
     startConsumers(flaky, { visibilityTimeout: 1, heartbeatInterval: null });
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
     await h.sim.confirm(sub.id);
     await new Promise((r) => setTimeout(r, 2500));
     const find = () => h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
     expect(await find()).toBeUndefined();
+    expect(await h.container.events.list()).toEqual([]);
     down = false;
     await until('applied after recovery', async () => (await find())?.subscription.status === 'active');
+    const c = await find();
+    // Applied once, by the redelivery, and then deleted from the queue.
+    expect((await h.container.events.list({ customerId: c!.id })).map((e) => `${e.kind}:${e.outcome}`)).toEqual(['subscribe-success:applied']);
+    await until('queue drained after recovery', async () => {
+      const a = await h.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.sim.queueUrl('marketplace-subscription'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      return a.Attributes?.ApproximateNumberOfMessages === '0' && a.Attributes?.ApproximateNumberOfMessagesNotVisible === '0';
+    });
 
     // A message that always fails goes to the dead-letter queue after maxReceiveCount (5) receives.
     down = true;

@@ -40,18 +40,41 @@ describe('SNS over HTTPS: POST /marketplace/sns', () => {
     await h.close();
   });
 
+  /** Subscribes the endpoint once (idempotent across tests) and waits for its confirmation. */
+  let subscribed: Promise<{ subscriptionArn: string; topicArn: string }> | undefined;
+  const ensureSubscribed = () =>
+    (subscribed ??= (async () => {
+      const subscription = await h.sim.subscribeHttpEndpoint('subscription', url, { productCode: legacySubscription.code });
+      await until('confirmed', async () => h.logs().includes('SNS subscription confirmed'));
+      return subscription;
+    })());
+
+  /** A buyer subscribes; resolves with the signed Notification SNS posted for it. */
+  async function signedNotificationFor(): Promise<Record<string, unknown> & { Message: string }> {
+    await ensureSubscribed();
+    const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
+    await h.sim.confirm(sub.id);
+    let found: (Record<string, unknown> & { Message: string }) | undefined;
+    await until('signed notification received', async () => {
+      found = received
+        .map((b) => JSON.parse(b) as Record<string, unknown> & { Message: string })
+        .find((m) => m.Type === 'Notification' && m.Message.includes(sub.customerIdentifier!) && m.Message.includes('subscribe-success'));
+      return found !== undefined;
+    });
+    return found!;
+  }
+
   it('confirms the subscription through the SubscribeURL, then applies signed notifications', async () => {
-    const subscription = await h.sim.subscribeHttpEndpoint('subscription', url, { productCode: legacySubscription.code });
-    await until('confirmed', async () => h.logs().includes('SNS subscription confirmed'));
+    const subscription = await ensureSubscribed();
+    expect(subscription.subscriptionArn.startsWith(`${subscription.topicArn}:`)).toBe(true);
+    expect(subscription.topicArn).toMatch(/^arn:aws:sns:[a-z0-9-]+:\d{12}:aws-mp-subscription-notification-/);
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
     await h.sim.confirm(sub.id);
     await until('active via HTTPS', async () => (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status === 'active');
-    expect(subscription).toBeDefined();
   });
 
   it('refuses forged, tampered and unsigned messages with 403 and applies nothing', async () => {
-    const notification = received.map((b) => JSON.parse(b) as Record<string, unknown>).find((m) => m.Type === 'Notification');
-    expect(notification).toBeDefined();
+    const notification = await signedNotificationFor();
     const tampered = { ...notification, MessageId: 'forged-1', Message: String(notification!.Message).replace('subscribe-success', 'unsubscribe-success') };
     const r1 = await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(tampered));
     expect(r1.status).toBe(403);

@@ -109,12 +109,20 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
 
   it('a duplicate delivery is a no-op and a stale event never undoes a newer one', async () => {
     const t0 = new Date('2026-11-22T10:00:00Z');
+    await deliver(snsBody('first', 'subscribe-success', t0));
     await deliver(snsBody('new', 'unsubscribe-success', new Date(t0.getTime() + 5000)));
     expect((await deliver(snsBody('new', 'unsubscribe-success', new Date(t0.getTime() + 5000)))).outcome).toBe('duplicate');
-    expect((await deliver(snsBody('old', 'subscribe-success', t0))).outcome).not.toBe('duplicate');
-    expect((await stateOf())?.status).toBe('unsubscribed');
+    // A late subscribe-success older than the end (and adding nothing: the activation time is known).
+    const old = await deliver(snsBody('old', 'subscribe-success', new Date(t0.getTime() + 1000)));
+    expect(old.outcome).toBe('stale');
+    expect(old.reason).toMatch(/older than the unsubscribe-success/);
+    expect((await stateOf())).toMatchObject({ status: 'unsubscribed', activatedAt: t0, endedAt: new Date(t0.getTime() + 5000) });
     const rows = await t.store.db.selectFrom('events').select(['dedupe_key', 'outcome']).orderBy('id').execute();
-    expect(rows.map((r) => r.dedupe_key)).toEqual(['new', 'old']);
+    expect(rows).toEqual([
+      { dedupe_key: 'first', outcome: 'applied' },
+      { dedupe_key: 'new', outcome: 'applied' },
+      { dedupe_key: 'old', outcome: 'stale' },
+    ]);
   });
 
   it('records garbage as rejected with a reason, and acknowledges it (no throw)', async () => {
@@ -203,4 +211,119 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
       { numRuns: dialect === 'sqlite' ? 60 : 25 },
     );
   });
+});
+
+const ACCOUNT = '123412341234';
+const LIC = { L1: `arn:aws:license-manager::${ACCOUNT}:license:l-1`, L2: `arn:aws:license-manager::${ACCOUNT}:license:l-2` } as const;
+type EbStep =
+  | { kind: 'lu' | 'ld'; minute: number; lic: keyof typeof LIC; agmt: 'agmt-1' | 'agmt-2'; offer: 'offer-1' | 'offer-2' }
+  | { kind: 'created' | 'amended'; minute: number; agmt: 'agmt-1' | 'agmt-2'; offer: 'offer-1' | 'offer-2'; intent: 'NEW' | 'RENEW' | 'REPLACE' }
+  | { kind: 'ended'; minute: number; agmt: 'agmt-1' | 'agmt-2'; status: 'CANCELLED' | 'EXPIRED' | 'RENEWED' }
+  | { kind: 'eu'; minute: number };
+
+function ebStepBody(id: string, s: EbStep): string {
+  const at = new Date(Date.parse('2026-11-22T10:00:00Z') + s.minute * 60_000);
+  const who = { acceptor: { accountId: ACCOUNT }, requestId: `req-${id}` };
+  switch (s.kind) {
+    case 'lu':
+    case 'ld':
+      return JSON.stringify({
+        ...JSON.parse(ebBody(id, s.kind === 'lu' ? 'License Updated - Manufacturer' : 'License Deprovisioned - Manufacturer', at, {})),
+        detail: { ...who, product: { code: contract.code }, license: { arn: LIC[s.lic] }, agreement: { id: s.agmt }, offer: { id: s.offer } },
+      });
+    case 'created':
+    case 'amended':
+      return ebBody(id, s.kind === 'created' ? 'Purchase Agreement Created - Proposer' : 'Purchase Agreement Amended - Manufacturer', at, { ...who, offer: { id: s.offer }, agreement: { id: s.agmt, status: 'ACTIVE', intent: s.intent } });
+    case 'ended':
+      return ebBody(id, 'Purchase Agreement Ended - Proposer', at, { ...who, agreement: { id: s.agmt, status: s.status } });
+    case 'eu':
+      return JSON.stringify({ Type: 'Notification', MessageId: id, TopicArn: 'arn:aws:sns:us-east-1:1:t', Timestamp: at.toISOString(), Message: JSON.stringify({ action: 'entitlement-updated', 'customer-aws-account-id': ACCOUNT, 'license-arn': LIC.L1, 'product-code': contract.code }) });
+  }
+}
+
+describe.each(dialects('event processor, EventBridge property'))('event processor EventBridge histories on %s', (dialect) => {
+  let t: TestStore;
+  afterEach(async () => t?.dispose());
+
+  it('any delivery order with duplicates of licence, agreement and entitlement events gives the in-order state (property)', async () => {
+    t = await openTestStore(dialect);
+    const db = t.store.db;
+    const minute = fc.integer({ min: 0, max: 30 });
+    const agmt = fc.constantFrom<'agmt-1' | 'agmt-2'>('agmt-1', 'agmt-2');
+    const offer = fc.constantFrom<'offer-1' | 'offer-2'>('offer-1', 'offer-2');
+    const step = (withLicenceChange: boolean): fc.Arbitrary<EbStep> =>
+      fc.oneof(
+        // Messages share no identity when a licence and an agreement both change at once; a new licence
+        // is therefore granted on the same agreement, and a new agreement keeps the licence.
+        withLicenceChange
+          ? fc.record({ kind: fc.constantFrom<'lu' | 'ld'>('lu', 'lu', 'ld'), minute, lic: fc.constantFrom<'L1' | 'L2'>('L1', 'L2'), agmt: fc.constant<'agmt-1'>('agmt-1'), offer })
+          : fc.record({ kind: fc.constantFrom<'lu' | 'ld'>('lu', 'lu', 'ld'), minute, lic: fc.constant<'L1'>('L1'), agmt, offer }),
+        fc.record({ kind: fc.constantFrom<'created' | 'amended'>('created', 'amended'), minute, agmt, offer, intent: fc.constantFrom<'NEW' | 'RENEW' | 'REPLACE'>('NEW', 'RENEW', 'REPLACE') }),
+        fc.record({ kind: fc.constant<'ended'>('ended'), minute, agmt, status: fc.constantFrom<'CANCELLED' | 'EXPIRED' | 'RENEWED'>('CANCELLED', 'EXPIRED', 'RENEWED') }),
+        // A message naming the licence alone finds its customer only once that licence is known; with a
+        // single licence the first message of any kind makes it known, so order cannot matter.
+        ...(withLicenceChange ? [] : [fc.record({ kind: fc.constant<'eu'>('eu'), minute })]),
+      );
+    const snapshotOf = async () => {
+      const customers = await db.selectFrom('customers').selectAll().orderBy('license_arn').execute();
+      const entitlements = await db.selectFrom('entitlements').select(['customer_id', 'dimension', 'integer_value']).orderBy('dimension').execute();
+      const unmatched = await db.selectFrom('events').select('dedupe_key').where('outcome', '=', 'unmatched').orderBy('dedupe_key').execute();
+      return {
+        customers: customers.map((c) => ({
+          license: c.license_arn,
+          agreement: c.agreement_id,
+          offer: c.offer_id,
+          agreementStatus: (c as Record<string, unknown>).agreement_status,
+          agreementIntent: (c as Record<string, unknown>).agreement_intent,
+          status: c.status,
+          activatedAt: c.activated_at ? new Date(c.activated_at).getTime() : null,
+          finalWindowOpenedAt: c.final_window_opened_at ? new Date(c.final_window_opened_at).getTime() : null,
+          endedAt: c.ended_at ? new Date(c.ended_at).getTime() : null,
+          entitlements: entitlements.filter((e) => e.customer_id === c.id).map((e) => [e.dimension, Number(e.integer_value)]),
+        })),
+        unmatched: unmatched.map((u) => u.dedupe_key),
+      };
+    };
+    const wipe = async () => {
+      for (const table of ['entitlements', 'events', 'customer_agreements', 'customer_licences', 'customers'] as const) await (db as unknown as Kysely<Record<string, Record<string, unknown>>>).deleteFrom(table).execute();
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean().chain((change) => fc.array(step(change), { minLength: 1, maxLength: 7 })),
+        fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 7, maxLength: 7 }),
+        fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
+        fc.integer(),
+        async (history, copies, seatCount, seed) => {
+          const reader = new FakeReader();
+          // GetEntitlements answers the contract as it is now, whatever event prompted the read.
+          reader.answer = seatCount === undefined ? [] : [{ dimension: 'seats', value: { type: 'integer', value: seatCount }, expirationDate: null }];
+          const clock = new ManualClock('2026-11-22T12:00:00Z');
+          const customers = new CustomerRepository(db);
+          const processor = new EventProcessor({ db, customers, events: new EventRepository(db), entitlements: reader, catalog: new ProductCatalog([legacy, contract]), bus: new DomainEventBus(), clock, logger: captureLogger().logger });
+          const deliver = async (id: string, body: string) => {
+            clock.advance(1000);
+            await processor.handle(parseQueueMessage(body, { messageId: id, sentTimestamp: clock.now() }), { dedupeKey: `sqs:${id}`, channel: 'sqs:test', body });
+          };
+          const messages = history.map((s, i) => ({ id: `q${i}`, body: ebStepBody(`q${i}`, s), minute: s.minute }));
+
+          await wipe();
+          const inOrder = [...messages].sort((a, b) => a.minute - b.minute);
+          for (const m of inOrder) await deliver(m.id, m.body);
+          const expected = await snapshotOf();
+
+          await wipe();
+          const deliveries = messages.flatMap((m, i) => Array.from({ length: copies[i] ?? 1 }, () => m));
+          let s = seed;
+          for (let i = deliveries.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) & 0x7fffffff;
+            const j = s % (i + 1);
+            [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+          }
+          for (const d of deliveries) await deliver(d.id, d.body);
+          expect(await snapshotOf()).toEqual(expected);
+        },
+      ),
+      { numRuns: dialect === 'sqlite' ? 150 : 40 },
+    );
+  }, 120_000);
 });

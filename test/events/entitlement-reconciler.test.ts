@@ -1,0 +1,79 @@
+import { EntitlementReconciler } from '../../src/entitlements/entitlement-reconciler';
+import { ManualClock } from '../../src/platform/clock';
+import { ProductCatalog } from '../../src/products/product-config';
+import { captureLogger } from '../support/log-capture';
+import { dialects, openTestStore, type TestStore } from '../support/stores';
+import { buildProcessor, contract, ebBody, entitlementUpdatedBody, FakeReader, legacy, seats, until, type ProcessorRig } from './processor-support';
+
+const ACCOUNT = '555566667777';
+const LICENSE = `arn:aws:license-manager::${ACCOUNT}:license:l-rec`;
+
+describe.each(dialects('entitlement reconciler'))('entitlement reconciler on %s', (dialect) => {
+  let t: TestStore;
+  let reader: FakeReader;
+  let rig: ProcessorRig;
+  let clock: ManualClock;
+  let reconciler: EntitlementReconciler;
+
+  beforeEach(async () => {
+    t = await openTestStore(dialect);
+    reader = new FakeReader();
+    reader.answer = [seats(10)];
+    clock = new ManualClock('2026-11-22T12:00:00Z');
+    rig = buildProcessor(t.store.db, reader, clock);
+    reconciler = new EntitlementReconciler(
+      { customers: rig.customers, reader, catalog: new ProductCatalog([legacy, contract]), bus: rig.bus, clock, logger: captureLogger().logger },
+      { intervalMs: 0, ratePerSecond: 1000 },
+      async () => undefined,
+    );
+    await rig.deliver(
+      ebBody('lu', 'License Updated - Manufacturer', new Date('2026-11-22T11:00:00Z'), {
+        requestId: 'r-lu',
+        product: { code: contract.code },
+        license: { arn: LICENSE },
+        acceptor: { accountId: ACCOUNT },
+        agreement: { id: 'agmt-rec' },
+      }),
+      'lu',
+    );
+    rig.published.length = 0;
+  });
+  afterEach(async () => t.dispose());
+
+  const customer = async () => (await rig.customers.findByIdentity({ licenseArn: LICENSE }))!;
+  const changes = () => rig.published.filter((e) => e.type === 'entitlements-changed').length;
+
+  it('publishes entitlements-changed only when the snapshot changed', async () => {
+    clock.advance(1000);
+    await reconciler.runOnce();
+    expect(changes()).toBe(0);
+    reader.answer = [seats(12)];
+    clock.advance(1000);
+    await reconciler.runOnce();
+    expect(changes()).toBe(1);
+    expect(await rig.customers.listEntitlements((await customer()).id)).toEqual([seats(12)]);
+  });
+
+  it('an empty contract opens the final-metering window', async () => {
+    reader.answer = [];
+    clock.advance(1000);
+    await reconciler.runOnce();
+    const c = await customer();
+    expect(c.subscription.status).toBe('unsubscribe_pending');
+    expect(c.subscription.finalWindowOpenedAt).toEqual(clock.now());
+    expect(rig.published.map((e) => e.type)).toEqual(['entitlements-changed', 'final-window-opened']);
+  });
+
+  it('a slow reconciliation read never overwrites the newer snapshot an event stored meanwhile', async () => {
+    clock.advance(1000);
+    reader.holdNext = 1;
+    const pass = reconciler.runOnce();
+    await until(() => reader.pending === 1);
+    clock.advance(1000);
+    reader.answer = [seats(20)];
+    await rig.deliver(entitlementUpdatedBody('u', new Date('2026-11-22T12:00:01Z'), { account: ACCOUNT, licenseArn: LICENSE }), 'u');
+    reader.release([seats(3)]);
+    await pass;
+    expect(await rig.customers.listEntitlements((await customer()).id)).toEqual([seats(20)]);
+  });
+});
