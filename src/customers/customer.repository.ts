@@ -60,7 +60,14 @@ export interface SnapshotWrite {
 export interface CustomerFacts extends CustomerIdentity {
   readonly productCode: string;
   readonly offerId?: string;
+  /**
+   * Whether the subscription has a free-trial term. From a notification (`isFreeTrialTermPresent`)
+   * give `freeTrialAt`, its event time: the flag then follows the newest notification, both ways.
+   * Without it (the registration form's `x-amzn-marketplace-offer-type`, which the buyer's browser
+   * posts) it is only a hint, kept until a notification says otherwise.
+   */
   readonly freeTrial?: boolean;
+  readonly freeTrialAt?: Date;
 }
 
 /**
@@ -146,7 +153,7 @@ export class CustomerRepository {
       license_arn: existing.license_arn ?? facts.licenseArn ?? null,
       offer_id: existing.offer_id ?? facts.offerId ?? null,
       agreement_id: existing.agreement_id ?? facts.agreementId ?? null,
-      free_trial: existing.free_trial || facts.freeTrial ? 1 : 0,
+      free_trial: mergeFreeTrial(existing, facts),
       registered_at: existing.registered_at ?? (extra.registered ? at : null),
     };
     await this.rememberLicence(tx, existing.id, facts.licenseArn);
@@ -161,7 +168,7 @@ export class CustomerRepository {
         license_arn: eb.fn.coalesce('license_arn', eb.val(merged.license_arn)),
         offer_id: eb.fn.coalesce('offer_id', eb.val(merged.offer_id)),
         agreement_id: eb.fn.coalesce('agreement_id', eb.val(merged.agreement_id)),
-        free_trial: merged.free_trial === 1 ? 1 : eb.ref('free_trial'),
+        free_trial: merged.free_trial,
         registered_at: eb.fn.coalesce('registered_at', eb.val(merged.registered_at)),
         updated_at: at,
         version: eb('version', '+', 1),
@@ -506,4 +513,16 @@ function sameSnapshot(a: readonly Entitlement[], b: readonly Entitlement[]): boo
   const left = a.map(key).sort();
   const right = b.map(key).sort();
   return left.every((k, i) => k === right[i]);
+}
+
+/**
+ * The free-trial flag after merging `facts`: a notification at least as new as the customer's
+ * current state sets it either way; a registration hint counts only while no notification has.
+ */
+function mergeFreeTrial(existing: CustomerRow, facts: CustomerFacts): 0 | 1 {
+  const current = existing.free_trial === 1 ? 1 : 0;
+  if (facts.freeTrial === undefined) return current;
+  const stateTime = existing.status_event_time === null ? null : fromDbTime(existing.status_event_time);
+  if (facts.freeTrialAt) return stateTime === null || facts.freeTrialAt.getTime() >= stateTime.getTime() ? (facts.freeTrial ? 1 : 0) : current;
+  return stateTime === null ? (facts.freeTrial ? 1 : 0) : current;
 }

@@ -169,6 +169,7 @@ export class EventProcessor {
         agreementId: event.agreementId,
         offerId: event.offerIdentifier,
         freeTrial: event.freeTrial,
+        freeTrialAt: event.eventTime,
       },
       now,
     );

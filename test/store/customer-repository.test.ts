@@ -28,6 +28,26 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
     expect(await repo.findByIdentity({ productCode: 'p2', customerIdentifier: 'cust-1' })).toBeUndefined();
   });
 
+  it('the free-trial flag: a registration hint until a notification speaks, then the newest notification, both ways', async () => {
+    const id = { productCode: 'p1', customerIdentifier: 'trial-1' };
+    expect((await repo.upsert({ ...id, freeTrial: true }, clock.now(), { registered: true })).freeTrial).toBe(true);
+    expect((await repo.upsert({ ...id, freeTrial: false }, clock.now(), { registered: true })).freeTrial).toBe(false); // registered again, no trial
+    const t1 = new Date('2026-11-22T10:05:00Z');
+    const t2 = new Date('2026-11-22T10:10:00Z');
+    const c = await repo.upsert({ ...id, freeTrial: true, freeTrialAt: t2 }, clock.now());
+    expect(c.freeTrial).toBe(true);
+    await t.store.db.transaction().execute((tx) =>
+      repo.saveSubscriptionState(tx, c.id, { status: 'active', statusEventTime: t2, activatedAt: t2, finalWindowOpenedAt: null, endedAt: null }, clock.now()),
+    );
+    // A buyer-posted form can no longer change what AWS said.
+    expect((await repo.upsert({ ...id, freeTrial: false }, clock.now(), { registered: true })).freeTrial).toBe(true);
+    // An older notification does not undo a newer one.
+    expect((await repo.upsert({ ...id, freeTrial: false, freeTrialAt: t1 }, clock.now())).freeTrial).toBe(true);
+    // A newer one does, either way.
+    expect((await repo.upsert({ ...id, freeTrial: false, freeTrialAt: new Date('2026-11-22T11:00:00Z') }, clock.now())).freeTrial).toBe(false);
+    expect((await repo.findById(c.id))?.freeTrial).toBe(false);
+  });
+
   it('merges a registration into a customer first created by an event, filling gaps only', async () => {
     const fromEvent = await repo.upsert({ productCode: 'p1', customerAWSAccountId: '444455556666', agreementId: 'agmt-1', offerId: 'offer-1' }, clock.now());
     clock.advance(60_000);
