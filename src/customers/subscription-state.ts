@@ -326,3 +326,17 @@ export function meteringAllowed(state: SubscriptionState, at: Date): boolean {
   if (state.endedAt !== null || state.activatedAt === null) return false;
   return at.getTime() >= state.activatedAt.getTime();
 }
+
+/**
+ * May the usage ledger still accept usage at time `at`? Everything {@link meteringAllowed} allows,
+ * plus, for a subscription ended by License Deprovisioned (which opens and closes the final window
+ * at once, so the final flush is still to come), usage timestamped from the activation up to, not
+ * including, the end (design §3.5). The final flush is not part of this state: the ledger refuses
+ * with `final_metering_done` once it is done. Usage timestamped at or after the end, and any usage
+ * after an unsubscribe-success (no final window pending), is never allowed.
+ */
+export function usageAcceptable(state: SubscriptionState, at: Date): boolean {
+  if (meteringAllowed(state, at)) return true;
+  if (state.status !== 'unsubscribed' || state.endedAt === null || state.finalWindowOpenedAt === null || state.activatedAt === null) return false;
+  return at.getTime() >= state.activatedAt.getTime() && at.getTime() < state.endedAt.getTime();
+}

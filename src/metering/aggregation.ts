@@ -12,9 +12,14 @@
  *  - `max`      provisioned or concurrent resources: the peak reported value in the hour.
  *  - `latest`   a sampled gauge: the value with the latest timestamp; ties → greatest idempotency key.
  *  - `distinct` unique users/hosts in the hour: the count of distinct `distinctId`s (quantity ignored).
- *  - `overage`  contracts: like sum, but only usage above the entitled quantity is billed
- *               (seed 002 "Mesure de l'utilisation": for SaaS contracts, meter only usage above the
- *               contract volume). `entitled` is passed at billing time.
+ *  - `overage`  contracts: only usage above the entitled quantity is billed (seed 002 "Mesure de
+ *               l'utilisation": for SaaS contracts, meter only usage above the contract volume).
+ *               `entitled` is passed at billing time. Its basis says what is compared:
+ *                 `sum` (default, cumulative): the hour's total, and the caller passes what is
+ *                 still unused of the entitlement period (so the period's running total is
+ *                 billed only above the entitlement);
+ *                 `max` / `latest` (peak, e.g. seats): the hour's peak or latest value, and the
+ *                 caller passes the entitlement itself (each hour bills its own excess).
  *
  * For sum, max, latest and distinct the aggregate is independent of the order usage arrives in
  * (including its JSON text: keys and lists are kept in canonical order). Idempotency (the same
@@ -22,8 +27,9 @@
  *
  * Allocations (facts §1.6: allocations must sum to the record quantity). The rule per mode:
  *  - `sum`      exact per-tag-set totals.
- *  - `overage`  the billed quantity split over the per-tag-set totals in proportion, with the
- *               largest-remainder method so the parts are integers that sum exactly.
+ *  - `overage`  cumulative basis: the billed quantity split over the per-tag-set totals in
+ *               proportion, with the largest-remainder method so the parts are integers that sum
+ *               exactly. Peak basis: all of it to the tag set of the picked usage, as for max/latest.
  *  - `max`      all of it to the tag set of the usage that set the peak (ties: smallest idempotency
  *               key). The billed number IS that usage's number, so that is the honest attribution.
  *  - `latest`   all of it to the tag set of the latest usage, for the same reason.
@@ -35,6 +41,9 @@ import { MAX_QUANTITY, allocationKey, apportion, toUsageAllocations, validateTag
 
 export const AGGREGATION_MODES = ['sum', 'max', 'latest', 'distinct', 'overage'] as const;
 export type AggregationMode = (typeof AGGREGATION_MODES)[number];
+
+/** What an `overage` bucket compares with the entitlement (module doc). */
+export type OverageBasis = 'sum' | 'max' | 'latest';
 
 /** One usage report as the aggregation sees it (already validated and deduplicated by the ledger). */
 export interface UsageInput {
@@ -57,7 +66,7 @@ export interface PickedUsage {
   tagKey: string;
 }
 
-/** `sum` and `overage`: running total plus the total per tag set (keys: {@link allocationKey}, sorted). */
+/** `sum` and cumulative `overage`: running total plus the total per tag set (keys: {@link allocationKey}, sorted). */
 export interface TotalAggregate {
   mode: 'sum' | 'overage';
   total: number;
@@ -68,19 +77,41 @@ export interface PickAggregate {
   /** `null` until the first usage. */
   pick: PickedUsage | null;
 }
+/** Peak `overage` (basis `max` or `latest`): the pick, as for those modes. */
+export interface PeakOverageAggregate {
+  mode: 'overage';
+  basis: 'max' | 'latest';
+  pick: PickedUsage | null;
+}
 /** `distinct`: one entry per id, sorted by id; each keeps its first report. */
 export interface DistinctAggregate {
   mode: 'distinct';
   ids: { id: string; at: number; idempotencyKey: string; tagKey: string }[];
 }
 /** Serializable aggregate state of one bucket. */
-export type BucketAggregate = TotalAggregate | PickAggregate | DistinctAggregate;
+export type BucketAggregate = TotalAggregate | PickAggregate | DistinctAggregate | PeakOverageAggregate;
 
-/** The aggregate of a bucket with no usage (bills 0). */
-export function emptyAggregate(mode: AggregationMode): BucketAggregate {
+/** True for an `overage` aggregate on a peak basis. */
+export function isPeakOverage(a: BucketAggregate): a is PeakOverageAggregate {
+  return a.mode === 'overage' && 'basis' in a && (a.basis === 'max' || a.basis === 'latest');
+}
+
+/**
+ * The hour's value before any entitlement: the total (sum, cumulative overage), the picked
+ * quantity (max, latest, peak overage) or the distinct count.
+ */
+export function hourValue(a: BucketAggregate): number {
+  if (a.mode === 'distinct') return a.ids.length;
+  if ('pick' in a) return a.pick?.quantity ?? 0;
+  return a.total;
+}
+
+/** The aggregate of a bucket with no usage (bills 0). `basis`: overage only, default `sum`. */
+export function emptyAggregate(mode: AggregationMode, basis: OverageBasis = 'sum'): BucketAggregate {
   switch (mode) {
-    case 'sum':
     case 'overage':
+      return basis === 'sum' ? { mode, total: 0, parts: {} } : { mode, basis, pick: null };
+    case 'sum':
       return { mode, total: 0, parts: {} };
     case 'max':
     case 'latest':
@@ -116,7 +147,7 @@ export function usageRejection(aggregate: BucketAggregate, mode: AggregationMode
   const q = usage.quantity;
   if (!Number.isInteger(q) || q < 0 || q > MAX_QUANTITY) return `quantity must be an integer 0-${MAX_QUANTITY}`;
   // AWS Quantity is at most 2147483647 (facts §0.2); an hour whose total exceeds it cannot be billed.
-  if ((mode === 'sum' || mode === 'overage') && (aggregate as TotalAggregate).total + q > MAX_QUANTITY) {
+  if ((mode === 'sum' || mode === 'overage') && 'total' in aggregate && aggregate.total + q > MAX_QUANTITY) {
     return `the hour's total for this dimension would exceed ${MAX_QUANTITY}`;
   }
   return null;
@@ -129,6 +160,11 @@ export function addUsage(aggregate: BucketAggregate, mode: AggregationMode, usag
   if (why) throw new RangeError(why);
   const tagKey = allocationKey(usage.tags);
   const at = usage.timestamp.getTime();
+  if (isPeakOverage(aggregate)) {
+    const cand: PickedUsage = { quantity: usage.quantity, at, idempotencyKey: usage.idempotencyKey, tagKey };
+    const cur = aggregate.pick;
+    return { mode: 'overage', basis: aggregate.basis, pick: !cur || beats(aggregate.basis, cand, cur) ? cand : cur };
+  }
   switch (aggregate.mode) {
     case 'sum':
     case 'overage': {
@@ -180,10 +216,10 @@ function beats(mode: 'max' | 'latest', a: PickedUsage, b: PickedUsage): boolean 
 /** Billing-time options. */
 export interface BillingOptions {
   /**
-   * `overage` only, required: the included quantity still available to THIS hour (integer ≥ 0, or
-   * Infinity). Contracts usually entitle a quantity for the whole term, so the caller passes
-   * `max(0, termEntitlement - usageBilledAsIncludedInEarlierHours)`; per-hour allowances pass the
-   * allowance itself. No default: guessing 0 would bill included usage.
+   * `overage` only, required: the included quantity available to THIS hour (integer ≥ 0, or
+   * Infinity). Cumulative basis: the caller passes what is still unused of the entitlement period,
+   * `max(0, entitlement - usageCountedInEarlierHoursOfThePeriod)` (the sealer keeps that count
+   * durably). Peak basis: the entitlement itself. No default: guessing 0 would bill included usage.
    */
   entitled?: number;
   /** Allocation limits, see {@link AllocationLimits}. */
@@ -201,7 +237,7 @@ export function billedQuantity(aggregate: BucketAggregate, mode: AggregationMode
       if (e === undefined || Number.isNaN(e) || e < 0 || !(Number.isInteger(e) || e === Infinity)) {
         throw new RangeError('overage billing needs opts.entitled: an integer >= 0 (or Infinity)');
       }
-      return Math.max(0, aggregate.total - e);
+      return Math.max(0, hourValue(aggregate) - e);
     }
     case 'max':
     case 'latest':
@@ -218,6 +254,7 @@ export function allocationParts(aggregate: BucketAggregate, mode: AggregationMod
     case 'sum':
       return new Map(Object.entries(aggregate.parts));
     case 'overage':
+      if (isPeakOverage(aggregate)) return aggregate.pick ? new Map([[aggregate.pick.tagKey, billed]]) : new Map();
       return apportion(new Map(Object.entries(aggregate.parts)), billed);
     case 'max':
     case 'latest':
@@ -236,10 +273,13 @@ export function billedAllocations(aggregate: BucketAggregate, mode: AggregationM
 }
 
 const picked = z.object({ quantity: z.number().int().min(0), at: z.number(), idempotencyKey: z.string(), tagKey: z.string() });
-const aggregateSchema = z.discriminatedUnion('mode', [
-  z.object({ mode: z.enum(['sum', 'overage']), total: z.number().int().min(0), parts: z.record(z.string(), z.number().int().min(0)) }),
-  z.object({ mode: z.enum(['max', 'latest']), pick: picked.nullable() }),
-  z.object({ mode: z.literal('distinct'), ids: z.array(z.object({ id: z.string(), at: z.number(), idempotencyKey: z.string(), tagKey: z.string() })) }),
+const aggregateSchema = z.union([
+  z.object({ mode: z.literal('overage'), basis: z.enum(['max', 'latest']), pick: picked.nullable() }),
+  z.discriminatedUnion('mode', [
+    z.object({ mode: z.enum(['sum', 'overage']), total: z.number().int().min(0), parts: z.record(z.string(), z.number().int().min(0)) }),
+    z.object({ mode: z.enum(['max', 'latest']), pick: picked.nullable() }),
+    z.object({ mode: z.literal('distinct'), ids: z.array(z.object({ id: z.string(), at: z.number(), idempotencyKey: z.string(), tagKey: z.string() })) }),
+  ]),
 ]);
 
 /** Check a stored aggregate (e.g. parsed from a JSON column) and that it matches `mode`. @throws RangeError */

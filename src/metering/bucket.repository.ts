@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DialectName } from '../store/dialect';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from '../store/dialect';
-import type { Database, MeterBucketsTable } from '../store/schema';
-import { emptyAggregate, parseBucketAggregate, type AggregationMode, type BucketAggregate } from './aggregation';
+import type { Database } from '../store/schema';
+import { emptyAggregate, parseBucketAggregate, type AggregationMode, type BucketAggregate, type OverageBasis } from './aggregation';
 import type { UsageAllocationInput } from './allocations';
 import type { BucketState, MeterBucket } from './bucket';
+import { meteringDb, type MeteringDatabase, type MeterBucketsTableV5 } from './metering-schema';
 import type { RecordIdentity } from './record-batching';
 
-type Db = Kysely<Database> | Transaction<Database>;
-export type BucketRow = Selectable<MeterBucketsTable>;
+type Db = Kysely<Database> | Transaction<Database> | Kysely<MeteringDatabase> | Transaction<MeteringDatabase>;
+export type BucketRow = Selectable<MeterBucketsTableV5>;
 
 /** What a new bucket is made of. */
 export interface NewBucket {
@@ -20,14 +21,21 @@ export interface NewBucket {
   readonly api: 'batch' | 'meter-usage';
   readonly mode: AggregationMode;
   readonly heartbeat?: boolean;
+  /** `overage` only: see {@link OverageBasis}. Default `sum`. */
+  readonly basis?: OverageBasis | undefined;
 }
 
 /** The frozen content of a sealed bucket. */
 export interface SealedContent {
-  readonly quantity: number;
+  /** Null while the quantity waits for an entitlement (`hold` says so). */
+  readonly quantity: number | null;
   readonly allocations: UsageAllocationInput[] | undefined;
-  /** Null for MeterUsage (the caller's credentials are the identity, facts §1.7). */
+  /** Null for MeterUsage (the caller's credentials are the identity, facts §1.7), or while it waits (`hold`). */
   readonly identity: RecordIdentity | null;
+  /** The record Timestamp (see {@link MeterBucket.recordTimestamp}). */
+  readonly recordTimestamp: Date;
+  /** Why the record cannot be sent yet (kept as `last_error`); null when it is complete. */
+  readonly hold?: string | null;
 }
 
 /** Filter and page of {@link BucketRepository.list}. */
@@ -47,24 +55,36 @@ export interface BucketListQuery {
  * lease owner), so two instances, or a restarted one, can never both move the same bucket.
  */
 export class BucketRepository {
+  private readonly db: Kysely<MeteringDatabase>;
+
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Kysely<Database>,
     private readonly dialect: DialectName,
-  ) {}
+  ) {
+    this.db = meteringDb(db);
+  }
 
   /** The bucket of (customer, dimension, hour), created open if absent; locked on PostgreSQL. */
-  async lockOrCreate(tx: Db, b: NewBucket, now: Date): Promise<MeterBucket> {
+  async lockOrCreate(db: Db, b: NewBucket, now: Date): Promise<MeterBucket> {
+    const tx = meteringDb(db);
     await this.insertIfAbsent(tx, b, now);
     let q = tx.selectFrom('meter_buckets').selectAll().where('customer_id', '=', b.customerId).where('dimension', '=', b.dimension).where('hour', '=', toDbTime(b.hour));
     if (this.dialect === 'postgres') q = q.forUpdate();
-    const row = await q.executeTakeFirstOrThrow();
+    const row = await q.executeTakeFirst();
+    // Not inserted and not ours: a MeterUsage slot taken by another customer in a concurrent
+    // transaction. Retryable: the caller's check then sees the committed holder.
+    if (!row) throw Object.assign(new Error(`the MeterUsage slot of ${b.productCode}/${b.dimension}/${b.hour.toISOString()} is held by another customer`), { code: '40001' });
     return toBucket(row);
   }
 
-  /** Inserts an open bucket unless one exists (heartbeats and first usage race safely). */
-  async insertIfAbsent(tx: Db, b: NewBucket, now: Date): Promise<void> {
+  /**
+   * Inserts an open bucket unless one exists (heartbeats and first usage race safely). A MeterUsage
+   * bucket also takes its product/dimension/hour slot: if another customer holds it, nothing is
+   * inserted (MeterUsage carries no customer, so one slot is one record, facts §1.7).
+   */
+  async insertIfAbsent(db: Db, b: NewBucket, now: Date): Promise<void> {
     const at = toDbTime(now);
-    await tx
+    await meteringDb(db)
       .insertInto('meter_buckets')
       .values({
         id: randomUUID(),
@@ -74,7 +94,7 @@ export class BucketRepository {
         hour: toDbTime(b.hour),
         api: b.api,
         mode: b.mode,
-        aggregate: JSON.stringify(emptyAggregate(b.mode)),
+        aggregate: JSON.stringify(emptyAggregate(b.mode, b.basis)),
         usage_count: 0,
         heartbeat: b.heartbeat ? 1 : 0,
         state: 'open',
@@ -96,14 +116,17 @@ export class BucketRepository {
         updated_at: at,
         sealed_at: null,
         completed_at: null,
+        record_timestamp: null,
+        meter_usage_slot: b.api === 'meter-usage' ? meterUsageSlot(b.productCode, b.dimension, b.hour) : null,
       })
-      .onConflict((oc) => oc.columns(['customer_id', 'dimension', 'hour']).doNothing())
+      // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
+      .onConflict((oc) => oc.doNothing())
       .execute();
   }
 
   /** Writes a new aggregate to an open bucket; false when it is no longer open. */
   async updateAggregate(tx: Db, id: string, aggregate: BucketAggregate, added: number, now: Date): Promise<boolean> {
-    const r = await tx
+    const r = await meteringDb(tx)
       .updateTable('meter_buckets')
       .set((eb) => ({ aggregate: JSON.stringify(aggregate), usage_count: eb('usage_count', '+', added), updated_at: toDbTime(now) }))
       .where('id', '=', id)
@@ -113,7 +136,7 @@ export class BucketRepository {
   }
 
   async findById(id: string, db: Db = this.db): Promise<MeterBucket | undefined> {
-    const row = await db.selectFrom('meter_buckets').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await meteringDb(db).selectFrom('meter_buckets').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toBucket(row) : undefined;
   }
 
@@ -129,8 +152,9 @@ export class BucketRepository {
    * Freezes an open bucket (or marks it failed when it cannot be billed). Optimistic: only if it is
    * still open AND no usage was added since it was read (`usage_count` unchanged), so a concurrent
    * write can never be lost by sealing a stale aggregate. False: re-read and try again.
+   * A content with a `hold` is sealed all the same (its usage is frozen) and waits for what it lacks.
    */
-  async seal(id: string, expectedUsageCount: number, content: SealedContent | { failed: string }, now: Date): Promise<boolean> {
+  async seal(id: string, expectedUsageCount: number, content: SealedContent | { failed: string }, now: Date, db: Db = this.db): Promise<boolean> {
     const at = toDbTime(now);
     const set: Partial<BucketRow> =
       'failed' in content
@@ -143,11 +167,44 @@ export class BucketRepository {
             customer_identifier: content.identity?.kind === 'customer-identifier' ? content.identity.customerIdentifier : null,
             customer_aws_account_id: content.identity?.kind === 'license' ? content.identity.customerAWSAccountId : null,
             license_arn: content.identity?.kind === 'license' ? content.identity.licenseArn : null,
+            record_timestamp: toDbTime(content.recordTimestamp),
+            last_error: content.hold ?? null,
             next_attempt_at: at,
             sealed_at: at,
             updated_at: at,
           };
-    const r = await this.db.updateTable('meter_buckets').set(set).where('id', '=', id).where('state', '=', 'open').where('usage_count', '=', expectedUsageCount).executeTakeFirst();
+    const r = await meteringDb(db).updateTable('meter_buckets').set(set).where('id', '=', id).where('state', '=', 'open').where('usage_count', '=', expectedUsageCount).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Freezes what a sealed bucket was waiting for (its quantity, its identity), while `owner` holds its
+   * claim. Write-once: a value already frozen is never replaced. False: the claim was lost.
+   */
+  async completeClaimed(
+    db: Db,
+    id: string,
+    owner: string,
+    fill: { quantity?: { quantity: number; allocations: UsageAllocationInput[] | undefined }; identity?: RecordIdentity; hold: string | null },
+    now: Date,
+  ): Promise<boolean> {
+    const set: Partial<BucketRow> = { last_error: fill.hold, updated_at: toDbTime(now) };
+    let q = meteringDb(db).updateTable('meter_buckets').where('id', '=', id).where('state', '=', 'sending').where('lease_owner', '=', owner);
+    if (fill.quantity) {
+      Object.assign(set, { quantity: fill.quantity.quantity, allocations: fill.quantity.allocations ? JSON.stringify(fill.quantity.allocations) : null });
+      q = q.where('quantity', 'is', null);
+    }
+    if (fill.identity) {
+      const id = fill.identity;
+      Object.assign(set, {
+        identity_kind: id.kind,
+        customer_identifier: id.kind === 'customer-identifier' ? id.customerIdentifier : null,
+        customer_aws_account_id: id.kind === 'license' ? id.customerAWSAccountId : null,
+        license_arn: id.kind === 'license' ? id.licenseArn : null,
+      });
+      q = q.where('identity_kind', 'is', null);
+    }
+    const r = await q.set(set).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -277,12 +334,14 @@ export function toBucket(row: BucketRow): MeterBucket {
   } else if (row.identity_kind === 'customer-identifier' && row.customer_identifier) {
     identity = { kind: 'customer-identifier', customerIdentifier: row.customer_identifier };
   }
+  const hour = fromDbTime(row.hour);
   return {
     id: row.id,
     customerId: row.customer_id,
     productCode: row.product_code,
     dimension: row.dimension,
-    hour: fromDbTime(row.hour),
+    hour,
+    recordTimestamp: row.record_timestamp ? fromDbTime(row.record_timestamp) : hour,
     api: row.api === 'meter-usage' ? 'meter-usage' : 'batch',
     mode,
     aggregate: parseBucketAggregate(JSON.parse(row.aggregate), mode),
@@ -305,4 +364,9 @@ export function toBucket(row: BucketRow): MeterBucket {
     sealedAt: fromDbTimeOrNull(row.sealed_at),
     completedAt: fromDbTimeOrNull(row.completed_at),
   };
+}
+
+/** The unique MeterUsage slot of a bucket: one record per product, dimension and hour (facts §1.7). */
+export function meterUsageSlot(productCode: string, dimension: string, hour: Date): string {
+  return JSON.stringify([productCode, dimension, toDbTime(hour)]);
 }

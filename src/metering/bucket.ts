@@ -19,8 +19,13 @@ export interface MeterBucket {
   readonly customerId: string;
   readonly productCode: string;
   readonly dimension: string;
-  /** Start of the UTC usage hour; the record's Timestamp. */
+  /** Start of the UTC usage hour (the bucket key). */
   readonly hour: Date;
+  /**
+   * The record's Timestamp, frozen at seal: the hour start, or in the activation hour the activation
+   * time (facts §1.6: "not before the start of the software usage"). The hour start while open.
+   */
+  readonly recordTimestamp: Date;
   readonly api: 'batch' | 'meter-usage';
   readonly mode: BucketAggregate['mode'];
   readonly aggregate: BucketAggregate;
@@ -28,10 +33,16 @@ export interface MeterBucket {
   /** Created without usage, to send the hourly zero record (facts §6). */
   readonly heartbeat: boolean;
   readonly state: BucketState;
-  /** Frozen at seal; null while open. */
+  /**
+   * Frozen at seal; null while open, and while a sealed bucket waits for what its quantity depends on
+   * (an overage dimension's entitlement). `lastError` then says what it waits for.
+   */
   readonly quantity: number | null;
   readonly allocations: UsageAllocationInput[] | undefined;
-  /** Frozen at seal (never both styles for one customer-hour, facts §1.6). */
+  /**
+   * Frozen once known (never both styles for one customer-hour, facts §1.6). Null for MeterUsage, and
+   * for a sealed BatchMeterUsage bucket whose customer has no identity yet (it waits, see `lastError`).
+   */
   readonly identity: RecordIdentity | null;
   readonly attempts: number;
   readonly firstAttemptAt: Date | null;

@@ -5,12 +5,32 @@ import type { Logger } from '../platform/logger';
 import type { ProductCatalog, ProductConfig } from '../products/product-config';
 import { fromDbTime, toDbTime } from '../store/dialect';
 import type { Database } from '../store/schema';
-import { billedAllocations, billedQuantity } from './aggregation';
+import { billedAllocations, billedQuantity, hourValue, isPeakOverage } from './aggregation';
+import type { UsageAllocationInput } from './allocations';
 import type { MeterBucket } from './bucket';
-import type { BucketRepository, SealedContent } from './bucket.repository';
+import type { BucketRepository } from './bucket.repository';
+import { countAgainstEntitlement } from './metering-state.repository';
 import { HOUR_MS, hourStart } from './hours';
 import type { RecordIdentity } from './record-batching';
 import { windowDeadline, type WindowPolicy } from './windows';
+
+/**
+ * A record's content as far as it is known: each part is known, frozen already, or waited for. A
+ * cumulative overage quantity is `charge`d against the entitlement period when it is frozen.
+ */
+interface Plan {
+  quantity: { kind: 'known'; entitled: number | undefined } | { kind: 'charge'; entitled: number; period: string } | { kind: 'hold'; reason: string } | { kind: 'frozen' };
+  identity: { kind: 'known'; identity: RecordIdentity | null } | { kind: 'hold'; reason: string } | { kind: 'frozen' };
+  recordTimestamp: Date;
+}
+
+class Rollback extends Error {}
+
+/** Quantity and allocations of the bucket under its mode. @throws RangeError */
+function compute(bucket: MeterBucket, entitled: number | undefined): { quantity: number; allocations: UsageAllocationInput[] | undefined } {
+  const opts = entitled === undefined ? {} : { entitled };
+  return { quantity: billedQuantity(bucket.aggregate, bucket.mode, opts), allocations: billedAllocations(bucket.aggregate, bucket.mode, opts) };
+}
 
 /** Statuses that may still be metered (facts §6: after subscribe-success, before unsubscribe-success). */
 const METERABLE = ['active', 'unsubscribe_pending'];
@@ -47,12 +67,16 @@ export class BucketSealer {
   private async sealOne(initial: MeterBucket, customer: Customer | undefined, now: Date): Promise<boolean> {
     let bucket: MeterBucket | undefined = initial;
     for (let attempt = 0; attempt < 20 && bucket && bucket.state === 'open'; attempt++) {
-      const content = customer ? await this.contentOf(bucket, customer) : { failed: 'customer row missing' };
-      if (await this.deps.buckets.seal(bucket.id, bucket.usageCount, content, now)) {
-        const failed = 'failed' in content;
-        const log = { event: 'metering.state', bucketId: bucket.id, customerId: bucket.customerId, dimension: bucket.dimension, hour: bucket.hour.toISOString(), attempt: 0, from: 'open', to: failed ? 'failed' : 'sealed' };
-        if (failed) this.deps.logger.error({ ...log, alert: 'metering_unbillable', reason: content.failed }, 'metering record cannot be billed');
-        else this.deps.logger.info({ ...log, quantity: content.quantity, heartbeat: bucket.heartbeat }, 'metering record sealed');
+      const plan = customer ? await this.plan(bucket, customer) : { failed: 'customer row missing' };
+      const written = 'failed' in plan ? plan : await this.write(bucket, plan, { kind: 'seal' }, now);
+      if ('failed' in written) {
+        if (await this.deps.buckets.seal(bucket.id, bucket.usageCount, written, now)) {
+          this.deps.logger.error({ ...this.logOf(bucket), to: 'failed', alert: 'metering_unbillable', reason: written.failed }, 'metering record cannot be billed');
+          return true;
+        }
+      } else if (written.ok) {
+        if (written.hold) this.deps.logger.warn({ ...this.logOf(bucket), to: 'sealed', quantity: written.quantity, heartbeat: bucket.heartbeat, hold: written.hold }, 'metering record sealed; it waits before it can be sent');
+        else this.deps.logger.info({ ...this.logOf(bucket), to: 'sealed', quantity: written.quantity, heartbeat: bucket.heartbeat }, 'metering record sealed');
         return true;
       }
       // Usage arrived between the read and the seal: read again (never seal a stale aggregate).
@@ -61,27 +85,98 @@ export class BucketSealer {
     return false;
   }
 
-  /** The frozen record content: the product's identity style, the aggregate under its mode. */
-  private async contentOf(bucket: MeterBucket, customer: Customer): Promise<SealedContent | { failed: string }> {
+  private logOf(bucket: MeterBucket) {
+    return { event: 'metering.state', bucketId: bucket.id, customerId: bucket.customerId, dimension: bucket.dimension, hour: bucket.hour.toISOString(), attempt: 0, from: 'open' };
+  }
+
+  /**
+   * Completes a claimed, sealed bucket that was waiting (for an entitlement, for the customer's
+   * identity): freezes what is now known, write-once, under the claim. Returns the bucket ready to
+   * send, what it still waits for, or why it can never be billed.
+   */
+  async completeClaimed(bucket: MeterBucket, owner: string, now: Date): Promise<{ bucket: MeterBucket } | { wait: string } | { failed: string }> {
+    const customer = await this.customers.findById(bucket.customerId);
+    if (!customer) return { failed: 'customer row missing' };
+    const plan = await this.plan(bucket, customer);
+    if ('failed' in plan) return plan;
+    // What is already frozen is never recomputed (a resend stays byte-identical).
+    const needed: Plan = {
+      quantity: bucket.quantity === null ? plan.quantity : { kind: 'frozen' },
+      identity: bucket.api === 'batch' && bucket.identity === null ? plan.identity : { kind: 'frozen' },
+      recordTimestamp: bucket.recordTimestamp,
+    };
+    const written = await this.write(bucket, needed, { kind: 'claimed', owner }, now);
+    if ('failed' in written) return written;
+    if (!written.ok) return { wait: 'the claim was lost while completing the record' };
+    if (written.hold) return { wait: written.hold };
+    const updated = await this.deps.buckets.findById(bucket.id);
+    return updated ? { bucket: updated } : { failed: 'bucket row missing' };
+  }
+
+  /** What the bucket's record is made of, as far as it can be known now. */
+  private async plan(bucket: MeterBucket, customer: Customer): Promise<Plan | { failed: string }> {
     const product = this.deps.catalog.find(bucket.productCode);
     if (!product) return { failed: `product ${bucket.productCode} is no longer configured` };
-    let identity: RecordIdentity | null = null;
+    let identity: Plan['identity'] = { kind: 'known', identity: null };
     if (bucket.api === 'batch') {
-      identity = identityFor(customer, product);
-      if (!identity) return { failed: `customer ${customer.id} has no ${product.identity} identity to meter with` };
+      const id = identityFor(customer, product);
+      const wanted = product.identity === 'license' ? 'CustomerAWSAccountId and LicenseArn' : 'CustomerIdentifier';
+      identity = id ? { kind: 'known', identity: id } : { kind: 'hold', reason: `waiting for the customer's metering identity (${wanted}); the record is sent once it is known, until the AWS window closes` };
     }
-    let entitled: number | undefined;
-    if (bucket.mode === 'overage') {
+    // Facts §1.6: "Make sure the timestamp value is not before the start of the software usage".
+    const activated = customer.subscription.activatedAt;
+    const inActivationHour = activated !== null && activated.getTime() > bucket.hour.getTime() && activated.getTime() < bucket.hour.getTime() + HOUR_MS;
+    const recordTimestamp = inActivationHour ? activated : bucket.hour;
+    let quantity: Plan['quantity'];
+    if (bucket.mode !== 'overage' || hourValue(bucket.aggregate) === 0) {
+      // Nothing lies above any entitlement (≥ 0) when the hour's value is 0: no need to know it.
+      quantity = { kind: 'known', entitled: bucket.mode === 'overage' ? Infinity : undefined };
+    } else {
       // Contracts: bill only above the entitled quantity (seed 002 "Mesure de l'utilisation").
       const e = (await this.customers.listEntitlements(customer.id)).find((x) => x.dimension === bucket.dimension);
-      entitled = e && e.value.type === 'integer' ? Math.max(0, Math.floor(e.value.value)) : 0;
+      const value = e && e.value.type === 'integer' ? e.value.value : undefined;
+      if (!e || value === undefined || !Number.isInteger(value) || value < 0) {
+        const what = !e ? 'none is known' : e.value.type === 'integer' ? `it is ${String(value)}` : `it is a ${e.value.type}${'value' in e.value ? ` (${String(e.value.value)})` : ''}`;
+        quantity = { kind: 'hold', reason: `waiting for an integer entitlement for overage dimension ${bucket.dimension}: ${what}; never billed as if nothing were included` };
+      } else if (isPeakOverage(bucket.aggregate)) {
+        quantity = { kind: 'known', entitled: value };
+      } else {
+        quantity = { kind: 'charge', entitled: value, period: e.expirationDate ? e.expirationDate.toISOString() : 'open-ended' };
+      }
     }
+    return { quantity, identity, recordTimestamp };
+  }
+
+  /**
+   * Writes a plan in one transaction: the entitlement count (cumulative overage) and the frozen
+   * quantity commit together or not at all, so a crash or a second seal never bills the included
+   * part or counts an hour twice.
+   */
+  private async write(bucket: MeterBucket, plan: Plan, guard: { kind: 'seal' } | { kind: 'claimed'; owner: string }, now: Date): Promise<{ ok: boolean; quantity: number | null; hold: string | null } | { failed: string }> {
+    const holds = [plan.quantity.kind === 'hold' ? plan.quantity.reason : null, plan.identity.kind === 'hold' ? plan.identity.reason : null].filter((x): x is string => x !== null);
+    const hold = holds.length > 0 ? holds.join('; ') : null;
+    const q = plan.quantity;
     try {
-      const quantity = billedQuantity(bucket.aggregate, bucket.mode, { entitled });
-      const allocations = billedAllocations(bucket.aggregate, bucket.mode, { entitled });
-      return { quantity, allocations, identity };
+      return await this.deps.db.transaction().execute(async (tx) => {
+        let computed: { quantity: number; allocations: UsageAllocationInput[] | undefined } | undefined;
+        if (q.kind === 'known') computed = compute(bucket, q.entitled);
+        else if (q.kind === 'charge') {
+          const usedBefore = await countAgainstEntitlement(tx, { customerId: bucket.customerId, dimension: bucket.dimension, period: q.period }, hourValue(bucket.aggregate), now);
+          // What is still included in this period: aggregation's `entitled` for a cumulative overage.
+          computed = compute(bucket, Math.max(0, q.entitled - usedBefore));
+        }
+        const identity = plan.identity.kind === 'known' ? plan.identity.identity : null;
+        const ok =
+          guard.kind === 'seal'
+            ? await this.deps.buckets.seal(bucket.id, bucket.usageCount, { quantity: computed?.quantity ?? null, allocations: computed?.allocations, identity, recordTimestamp: plan.recordTimestamp, hold }, now, tx)
+            : await this.deps.buckets.completeClaimed(tx, bucket.id, guard.owner, { ...(computed ? { quantity: computed } : {}), ...(identity ? { identity } : {}), hold }, now);
+        if (!ok) throw new Rollback();
+        return { ok: true, quantity: computed?.quantity ?? bucket.quantity, hold };
+      });
     } catch (error) {
-      return { failed: `cannot compute the record: ${(error as Error).message}` };
+      if (error instanceof Rollback) return { ok: false, quantity: null, hold };
+      if (error instanceof RangeError) return { failed: `cannot compute the record: ${error.message}` };
+      throw error;
     }
   }
 
@@ -115,7 +210,7 @@ export class BucketSealer {
         if (windowDeadline(hour, window).getTime() <= now.getTime()) continue;
         for (const d of product.dimensions) {
           if (!d.metered || !d.heartbeat) continue;
-          await this.deps.buckets.insertIfAbsent(this.deps.db, { customerId: customer.id, productCode: product.code, dimension: d.name, hour, api: product.meteringApi, mode: d.aggregation, heartbeat: true }, now);
+          await this.deps.buckets.insertIfAbsent(this.deps.db, { customerId: customer.id, productCode: product.code, dimension: d.name, hour, api: product.meteringApi, mode: d.aggregation, basis: d.overageBasis, heartbeat: true }, now);
           created++;
         }
       }

@@ -1,8 +1,12 @@
 import type { BatchMeterUsageResult } from '@aws-sdk/client-marketplace-metering';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
+import type { Database } from '../store/schema';
 import { nextAttemptAt } from './backoff';
 import type { MeterBucket } from './bucket';
 import type { BucketRepository } from './bucket.repository';
+import { markMeterUsageFailing, markMeterUsageHealthy, readMeterUsageFailingSince } from './metering-state.repository';
 import type { MeteringGateway, Pacer } from './ports';
 import type { TokenBucket } from './rate-limiter';
 import { planBatchesDetailed, splitForIsolation, type MeteringBatch, type PendingRecord } from './record-batching';
@@ -21,6 +25,15 @@ export interface SenderSettings {
   readonly meterUsageWindow: WindowPolicy;
 }
 
+/** A sealed record that cannot be sent yet is looked at again this often (or at its window's end), ms. */
+export const HOLD_RETRY_MS = 5 * 60_000;
+
+/** Completes a claimed bucket that waits for its quantity or identity (see `BucketSealer.completeClaimed`). */
+export type CompleteClaimed = (bucket: MeterBucket, owner: string, now: Date) => Promise<{ bucket: MeterBucket } | { wait: string } | { failed: string }>;
+
+/** A record outcome, or: still waiting for what the record lacks (entitlement, identity). */
+type SenderOutcome = RecordOutcome | { next: 'hold'; reason: string };
+
 /** Outcome counts of one pass. */
 export interface SendSummary {
   calls: number;
@@ -30,32 +43,68 @@ export interface SendSummary {
 /**
  * Claim → send → record (design §3.3, §3.4). A claimed bucket is `sending` BEFORE its call, so a
  * crash leaves it `sending`; it is claimed again when its lease expires (or at start-up on SQLite)
- * and resent byte-identically — same Timestamp (hour start), quantity and allocations, frozen at
- * seal — which AWS de-duplicates (facts §1.6: "Identical requests are idempotent").
+ * and resent byte-identically — same Timestamp, quantity and allocations, frozen at seal — which
+ * AWS de-duplicates (facts §1.6: "Identical requests are idempotent").
+ *
+ * The clock is read at every claim and every result: a pass can outlast the lease (100k records at
+ * 10 req/s take minutes), and a claim stamped with the pass's start time would be born expired and
+ * resent by another instance.
  */
 export class BucketSender {
-  /** MeterUsage health for the fail-open/closed policy: when the current run of failures began. */
+  /** MeterUsage health for the fail-open/closed policy: when the current run of failures began (mirrors the store). */
   meterUsageFailingSince: Date | null = null;
 
   constructor(
-    private readonly deps: { buckets: BucketRepository; gateway: MeteringGateway; limiter: TokenBucket; pacer: Pacer; logger: Logger; settings: SenderSettings; random?: () => number },
+    private readonly deps: {
+      buckets: BucketRepository;
+      db: Kysely<Database>;
+      gateway: MeteringGateway;
+      limiter: TokenBucket;
+      pacer: Pacer;
+      logger: Logger;
+      clock: Clock;
+      settings: SenderSettings;
+      complete?: CompleteClaimed;
+      random?: () => number;
+    },
   ) {}
 
-  /** Sends everything due at `now`; a bucket is attempted at most once per pass. */
-  async sendDue(now: Date, shouldStop: () => boolean = () => false): Promise<SendSummary> {
+  /** Reads the stored MeterUsage failure clock (another instance, or this one before a restart, may have started it). */
+  async loadHealth(): Promise<void> {
+    this.meterUsageFailingSince = await readMeterUsageFailingSince(this.deps.db);
+  }
+
+  /** Sends everything due; a bucket is attempted at most once per pass. */
+  async sendDue(shouldStop: () => boolean = () => false): Promise<SendSummary> {
     const summary: SendSummary = { calls: 0, outcomes: {} };
     const s = this.deps.settings;
     while (!shouldStop()) {
+      const now = this.deps.clock.now();
       const claimed = await this.deps.buckets.claimDue(s.owner, now, s.leaseMs, s.claimSize);
       if (claimed.length === 0) break;
       const byId = new Map(claimed.map((b) => [b.id, b]));
-      const record = async (id: string, outcome: RecordOutcome) => {
+      const record = async (id: string, outcome: SenderOutcome) => {
         summary.outcomes[outcome.next] = (summary.outcomes[outcome.next] ?? 0) + 1;
-        await this.apply(byId.get(id)!, outcome, now);
+        await this.apply(byId.get(id)!, outcome, this.deps.clock.now());
       };
       const batchBuckets: PendingRecord[] = [];
       const tasks: Array<() => Promise<void>> = [];
-      for (const b of claimed) {
+      for (const claimedBucket of claimed) {
+        let b = claimedBucket;
+        if (!toPending(b) && this.deps.complete) {
+          // Sealed while its entitlement or identity was unknown: complete it under the claim.
+          const done = await this.deps.complete(b, s.owner, now);
+          if ('wait' in done) {
+            await record(b.id, { next: 'hold', reason: done.wait });
+            continue;
+          }
+          if ('failed' in done) {
+            await record(b.id, { next: 'failed', reason: done.failed });
+            continue;
+          }
+          b = done.bucket;
+          byId.set(b.id, b);
+        }
         const pending = toPending(b);
         if (!pending) await record(b.id, { next: 'failed', reason: 'sealed bucket without quantity or identity' });
         else if (b.api === 'meter-usage') tasks.push(() => this.sendMeterUsage(b, pending, now, record, summary));
@@ -72,7 +121,7 @@ export class BucketSender {
   }
 
   /** One BatchMeterUsage call; a whole-batch rejection is split until the bad record is alone (design §3.4). */
-  private async sendBatch(batch: MeteringBatch, record: (id: string, o: RecordOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
+  private async sendBatch(batch: MeteringBatch, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
     await this.pace();
     summary.calls++;
     let outcomes: Map<string, RecordOutcome>;
@@ -98,7 +147,7 @@ export class BucketSender {
     for (const [id, o] of outcomes) await record(id, o);
   }
 
-  private async sendMeterUsage(b: MeterBucket, pending: PendingRecord, now: Date, record: (id: string, o: RecordOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
+  private async sendMeterUsage(b: MeterBucket, pending: PendingRecord, now: Date, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
     if (!isWithinWindow(b.hour, now, this.deps.settings.meterUsageWindow)) {
       await record(b.id, { next: 'expired', reason: 'past the MeterUsage window (6 hours, facts §1.7)' });
       return;
@@ -111,13 +160,32 @@ export class BucketSender {
       const out = await this.deps.gateway.meterUsage(pending, { clientToken: b.id });
       this.deps.limiter.onSuccess(this.deps.pacer.nowMs());
       outcomes = classifyMeterUsageResponse(pending, { MeteringRecordId: out.meteringRecordId ?? undefined });
-      this.meterUsageFailingSince = null;
     } catch (error) {
       if (isThrottlingError(error)) this.deps.limiter.onThrottled(this.deps.pacer.nowMs());
       outcomes = classifyMeterUsageError(pending, error);
-      if (outcomes.get(b.id)?.next === 'retry') this.meterUsageFailingSince ??= now;
     }
+    await this.noteMeterUsageHealth(outcomes.get(b.id));
     for (const [id, o] of outcomes) await record(id, o);
+  }
+
+  /**
+   * The MeterUsage failure clock (facts §1.7; seed 002 "Gestion des défaillances"): any call that did
+   * not meter (throttled, 5xx, not entitled, rejected) keeps it running; a success stops it.
+   * `DuplicateRequestException` means AWS already holds a record, so it is neither. Stored, so a
+   * restart does not reset the two hours.
+   */
+  private async noteMeterUsageHealth(o: RecordOutcome | undefined): Promise<void> {
+    if (!o || o.next === 'duplicate' || o.next === 'expired') return;
+    const now = this.deps.clock.now();
+    if (o.next === 'accepted') {
+      if (this.meterUsageFailingSince !== null) await markMeterUsageHealthy(this.deps.db, now);
+      this.meterUsageFailingSince = null;
+      return;
+    }
+    if (this.meterUsageFailingSince === null) {
+      await markMeterUsageFailing(this.deps.db, now);
+      this.meterUsageFailingSince = (await readMeterUsageFailingSince(this.deps.db)) ?? now;
+    }
   }
 
   private async pace(): Promise<void> {
@@ -126,7 +194,7 @@ export class BucketSender {
   }
 
   /** Writes the outcome and logs the state change; alerts for the outcomes a person must look at. */
-  private async apply(b: MeterBucket, o: RecordOutcome, now: Date): Promise<void> {
+  private async apply(b: MeterBucket, o: SenderOutcome, now: Date): Promise<void> {
     const s = this.deps.settings;
     const window = b.api === 'meter-usage' ? s.meterUsageWindow : s.batchWindow;
     const log = { event: 'metering.state', bucketId: b.id, customerId: b.customerId, productCode: b.productCode, dimension: b.dimension, hour: b.hour.toISOString(), attempt: b.attempts, quantity: b.quantity, from: 'sending' };
@@ -149,6 +217,19 @@ export class BucketSender {
         ok = await this.deps.buckets.finish(b.id, s.owner, { state: o.next, lastError: o.reason }, now);
         this.deps.logger.error({ ...log, to: o.next, alert: `metering_${o.next}`, reason: o.reason }, `metering record ${o.next}`);
         break;
+      case 'hold': {
+        // Waits for its entitlement or identity; expires only when the AWS window closes.
+        const deadline = windowDeadline(b.hour, window);
+        if (now.getTime() > deadline.getTime()) {
+          ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'expired', lastError: `past the AWS window while ${o.reason}` }, now);
+          this.deps.logger.error({ ...log, to: 'expired', alert: 'metering_expired', reason: o.reason }, 'metering record expired while it waited');
+          break;
+        }
+        const at = new Date(Math.min(now.getTime() + HOLD_RETRY_MS, deadline.getTime() + 1));
+        ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'sealed', lastError: o.reason, nextAttemptAt: at, resetBudget: true }, now);
+        this.deps.logger.warn({ ...log, to: 'sealed', alert: 'metering_held', reason: o.reason, nextAttemptAt: at.toISOString() }, 'metering record waits before it can be sent');
+        break;
+      }
       case 'retry':
       case 'isolate': {
         const deadline = windowDeadline(b.hour, window);
@@ -177,7 +258,7 @@ function toPending(b: MeterBucket): PendingRecord | null {
     productCode: b.productCode,
     identity: b.identity ?? { kind: 'customer-identifier', customerIdentifier: b.customerId },
     dimension: b.dimension,
-    hour: b.hour,
+    hour: b.recordTimestamp,
     quantity: b.quantity,
     allocations: b.allocations,
   };

@@ -4,13 +4,14 @@ import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { ProductCatalog } from '../products/product-config';
-import { fromDbTime, toDbTime, type DialectName } from '../store/dialect';
+import type { DialectName } from '../store/dialect';
 import type { Database } from '../store/schema';
 import { BucketRepository } from './bucket.repository';
 import { BucketSealer } from './emitter-sealer';
 import { BucketSender, type SendSummary } from './emitter-sender';
 import { HOUR_MS, hourStart } from './hours';
 import { realPacer, type MeteringGateway, type Pacer } from './ports';
+import { readLastCompletedHour, saveLastCompletedHour } from './progress.repository';
 import { TokenBucket } from './rate-limiter';
 import { isThrottlingError } from './result-classification';
 import { batchMeterUsageWindow, meterUsageWindow, type WindowPolicy } from './windows';
@@ -61,8 +62,6 @@ export const defaultEmitterSettings: EmitterSettings = Object.freeze({
   meterUsageFailPolicy: 'open',
 });
 
-const PROGRESS = 'hourly-emitter';
-
 /**
  * Fraction of `ratePerSecond` the calls are paced at. AWS counts the quota when requests arrive;
  * calls spaced exactly 1/rate apart reach it with network jitter, so one second can hold
@@ -104,6 +103,9 @@ export class MeteringEmitter {
     const pacer = deps.pacer ?? realPacer;
     this.sender = new BucketSender({
       buckets: this.buckets,
+      db: deps.db,
+      clock: deps.clock,
+      complete: (bucket, owner, now) => this.sealer.completeClaimed(bucket, owner, now),
       gateway: deps.gateway,
       limiter: new TokenBucket({ ratePerSecond: s.ratePerSecond * PACING_HEADROOM }, pacer.nowMs()),
       pacer,
@@ -124,6 +126,7 @@ export class MeteringEmitter {
       const n = await this.buckets.releaseAllSending(this.deps.clock.now());
       if (n > 0) this.deps.logger.warn({ event: 'metering.reconcile', resend: n }, 'records interrupted mid-send will be resent unchanged');
     }
+    await this.sender.loadHealth();
     for (const product of this.deps.catalog.products.filter((p) => p.meteringApi === 'meter-usage')) {
       const dimension = product.dimensions.find((d) => d.metered)?.name ?? product.dimensions[0]?.name ?? 'none';
       await this.dryRun(product.code, dimension);
@@ -181,7 +184,8 @@ export class MeteringEmitter {
 
   private async pass(now: Date): Promise<RunSummary> {
     const cutoff = hourStart(new Date(now.getTime() - this.settings.minute * 60_000));
-    const last = await this.lastCompletedHour();
+    await this.sender.loadHealth();
+    const last = await readLastCompletedHour(this.deps.db);
     const hourly = last === null || last.getTime() < cutoff.getTime() - HOUR_MS;
     let heartbeats = 0;
     if (hourly) {
@@ -199,22 +203,9 @@ export class MeteringEmitter {
       } else this.onFinalWindowOpened(w.customerId);
     }
     await this.sealer.sealFlushedLeftovers(now);
-    if (hourly) await this.saveLastCompletedHour(new Date(cutoff.getTime() - HOUR_MS), now);
-    const send = await this.sender.sendDue(now, () => this.stopped);
+    if (hourly) await saveLastCompletedHour(this.deps.db, new Date(cutoff.getTime() - HOUR_MS), now);
+    const send = await this.sender.sendDue(() => this.stopped);
     return { sealedThrough: new Date(cutoff.getTime() - HOUR_MS).toISOString(), heartbeats, sealed, finalFlushes, send };
-  }
-
-  private async lastCompletedHour(): Promise<Date | null> {
-    const row = await this.deps.db.selectFrom('metering_progress').select('last_completed_hour').where('name', '=', PROGRESS).executeTakeFirst();
-    return row ? fromDbTime(row.last_completed_hour) : null;
-  }
-
-  private async saveLastCompletedHour(hour: Date, now: Date): Promise<void> {
-    await this.deps.db
-      .insertInto('metering_progress')
-      .values({ name: PROGRESS, last_completed_hour: toDbTime(hour), updated_at: toDbTime(now) })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ last_completed_hour: toDbTime(hour), updated_at: toDbTime(now) }))
-      .execute();
   }
 
   private async dryRun(productCode: string, dimension: string): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Customer } from '../customers/customer';
 import { toCustomer } from '../customers/customer.repository';
-import { meteringAllowed } from '../customers/subscription-state';
+import { usageAcceptable } from '../customers/subscription-state';
 import type { Clock } from '../platform/clock';
 import { ConflictError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
@@ -13,7 +13,9 @@ import { addUsage, usageRejection, type BucketAggregate } from './aggregation';
 import { allocationKey } from './allocations';
 import type { MeterBucket } from './bucket';
 import { BucketRepository } from './bucket.repository';
-import { hourStart } from './hours';
+import { HOUR_MS, hourStart } from './hours';
+import { meteringDb } from './metering-schema';
+import { readLastCompletedHour } from './progress.repository';
 import { validateUsage, type FieldError, type ProductMeteringConfig, type ValidatedUsage } from './usage-validation';
 import type { WindowPolicy } from './windows';
 
@@ -29,7 +31,9 @@ export type UsageRejectionCode =
   | 'customer_not_active'
   | 'final_metering_done'
   | 'hour_closed'
-  | 'aggregate_limit';
+  | 'aggregate_limit'
+  /** MeterUsage product: another customer already meters it (one buyer account per product, facts §1.7). */
+  | 'meter_usage_customer_conflict';
 
 /** The answer for one record, in request order. */
 export type UsageResult =
@@ -113,8 +117,9 @@ export class UsageLedger {
         results[index] = reject(index, key, 'invalid_usage', v.errors.map((e) => `${e.field}: ${e.message}`).join('; '), v.errors);
         continue;
       }
-      // Facts §6: no record before subscribe-success, none after unsubscribe-success.
-      if (!meteringAllowed(customer.subscription, v.usage.timestamp)) {
+      // Facts §6: no record before subscribe-success, none after unsubscribe-success; design §3.5:
+      // usage from before a License Deprovisioned end is accepted until the final flush.
+      if (!usageAcceptable(customer.subscription, v.usage.timestamp)) {
         results[index] = reject(index, key, 'customer_not_active', `customer ${customer.id} is ${customer.subscription.status}${customer.subscription.activatedAt ? ` (activated ${customer.subscription.activatedAt.toISOString()})` : ''}; usage at ${v.usage.timestamp.toISOString()} cannot be metered`);
         continue;
       }
@@ -155,12 +160,16 @@ export class UsageLedger {
   private async apply(tx: Transaction<Database>, fresh: Prepared[], results: (UsageResult | undefined)[], now: Date): Promise<void> {
     const current = hourStart(now);
     const flushed = await this.flushedCustomers(tx, [...new Set(fresh.map((p) => p.customer.id))]);
+    // Every hour at or before the emitter's last completed hour is sealed, bucket row or not.
+    const sealedThrough = fresh.length > 0 ? await readLastCompletedHour(tx) : null;
+    const meterUsageHolders = new Map<string, string | null>();
     const loaded = new Map<string, { bucket: MeterBucket; aggregate: BucketAggregate; added: number }>();
     const load = async (p: Prepared, hour: Date) => {
       const k = `${p.customer.id}\u0000${p.usage.dimension}\u0000${hour.toISOString()}`;
       let entry = loaded.get(k);
       if (!entry) {
-        const bucket = await this.buckets.lockOrCreate(tx, { customerId: p.customer.id, productCode: p.product.code, dimension: p.usage.dimension, hour, api: p.product.meteringApi, mode: p.usage.mode }, now);
+        const basis = p.product.dimensions.find((d) => d.name === p.usage.dimension)?.overageBasis;
+        const bucket = await this.buckets.lockOrCreate(tx, { customerId: p.customer.id, productCode: p.product.code, dimension: p.usage.dimension, hour, api: p.product.meteringApi, mode: p.usage.mode, basis }, now);
         entry = { bucket, aggregate: bucket.aggregate, added: 0 };
         loaded.set(k, entry);
       }
@@ -182,9 +191,34 @@ export class UsageLedger {
         firstOf.set(k, results[p.index]!);
         continue;
       }
-      let entry = await load(p, p.usage.hour.getTime() > current.getTime() ? current : p.usage.hour);
+      if (p.product.meteringApi === 'meter-usage') {
+        const holder = await this.meterUsageHolder(tx, p, now, meterUsageHolders);
+        if (holder !== null && holder !== p.customer.id) {
+          results[p.index] = reject(p.index, p.usage.idempotencyKey, 'meter_usage_customer_conflict', `product ${p.product.code} meters with MeterUsage inside one buyer's account, and customer ${holder} already meters it; MeterUsage carries no customer, so a second customer's usage would collide with the first's records`);
+          firstOf.set(k, results[p.index]!);
+          continue;
+        }
+        meterUsageHolders.set(p.product.code, p.customer.id);
+      }
+      let target = p.usage.hour.getTime() > current.getTime() ? current : p.usage.hour;
       // A sealed hour never changes (design §2): late usage goes to the current open hour.
-      if (entry.bucket.state !== 'open') entry = await load(p, current);
+      if (sealedThrough && target.getTime() <= sealedThrough.getTime()) target = current;
+      const ended = p.customer.subscription.endedAt;
+      // Rolled forward past a License Deprovisioned end: no record may be dated after it (facts §6).
+      if (ended && target.getTime() >= ended.getTime()) {
+        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the hour of this usage is sealed and the subscription of customer ${p.customer.id} ended at ${ended.toISOString()}`);
+        firstOf.set(k, results[p.index]!);
+        continue;
+      }
+      let entry = await load(p, target);
+      if (entry.bucket.state !== 'open') {
+        if (ended && current.getTime() >= ended.getTime()) {
+          results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the hour of this usage is sealed and the subscription of customer ${p.customer.id} ended at ${ended.toISOString()}`);
+          firstOf.set(k, results[p.index]!);
+          continue;
+        }
+        entry = await load(p, current);
+      }
       if (entry.bucket.state !== 'open') {
         results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the current hour of customer ${p.customer.id} is already sealed (final metering)`);
         firstOf.set(k, results[p.index]!);
@@ -245,6 +279,28 @@ export class UsageLedger {
       }
     }
     return out;
+  }
+
+  /**
+   * The customer already metering a MeterUsage product: the owner of its buckets in the hours usage
+   * can still be dated in (the MeterUsage window), or null. Cached per product for one write.
+   */
+  private async meterUsageHolder(tx: Transaction<Database>, p: Prepared, now: Date, cache: Map<string, string | null>): Promise<string | null> {
+    if (cache.has(p.product.code)) return cache.get(p.product.code)!;
+    const from = new Date(hourStart(now).getTime() - this.deps.options.meterUsageWindow.maxAgeMs - HOUR_MS);
+    const row = await meteringDb(tx)
+      .selectFrom('meter_buckets')
+      .select('customer_id')
+      .where('product_code', '=', p.product.code)
+      .where('hour', '>=', toDbTime(from))
+      .where('customer_id', '!=', p.customer.id)
+      .orderBy('hour')
+      .orderBy('created_at')
+      .limit(1)
+      .executeTakeFirst();
+    const holder = row?.customer_id ?? null;
+    cache.set(p.product.code, holder);
+    return holder;
   }
 
   private async flushedCustomers(tx: Transaction<Database>, ids: string[]): Promise<Set<string>> {

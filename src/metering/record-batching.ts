@@ -32,7 +32,11 @@ export interface PendingRecord {
   productCode: string;
   identity: RecordIdentity;
   dimension: string;
-  /** Start of the usage hour (UTC); sent as the record Timestamp. */
+  /**
+   * The record Timestamp: the start of the usage hour (UTC), or in the activation hour the
+   * activation time (facts §1.6: not before the start of the software usage). AWS dedupes per hour,
+   * so matching and batching floor it to the hour.
+   */
   hour: Date;
   /** Integer 0..2147483647. */
   quantity: number;

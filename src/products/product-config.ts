@@ -9,6 +9,10 @@ import { z } from 'zod';
 export const aggregationModes = ['sum', 'max', 'latest', 'distinct', 'overage'] as const;
 export type AggregationMode = (typeof aggregationModes)[number];
 
+/** What an `overage` dimension compares with its entitlement (see {@link dimensionConfigSchema}). */
+export const overageBases = ['sum', 'max', 'latest'] as const;
+export type OverageBasis = (typeof overageBases)[number];
+
 export const pricingModels = ['subscription', 'contract', 'contract-with-consumption'] as const;
 export type PricingModel = (typeof pricingModels)[number];
 
@@ -26,6 +30,13 @@ export const dimensionConfigSchema = z.object({
   name: dimensionName,
   description: z.string().max(200).optional(),
   aggregation: z.enum(aggregationModes).default('sum'),
+  /**
+   * `overage` only: what the entitlement is compared with. `sum` (cumulative, e.g. GB processed):
+   * the running total over the entitlement period, billed only above the entitled quantity.
+   * `max` / `latest` (peak, e.g. seats): each hour's peak or latest value, minus the entitled
+   * quantity. Default `sum` (the behaviour of configurations written before this field existed).
+   */
+  overageBasis: z.enum(overageBases).optional(),
   /** Send a zero-quantity record every hour even without usage (AWS recommends it, facts §6). */
   heartbeat: z.boolean().default(true),
   /** Metered through the usage API (false for contract-only entitlement dimensions). */
@@ -57,6 +68,9 @@ export const productConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'name'], message: `dimension "${dimension.name}" is listed twice` });
       }
       seen.add(dimension.name);
+      if (dimension.overageBasis !== undefined && dimension.aggregation !== 'overage') {
+        ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'overageBasis'], message: 'overageBasis applies only to aggregation overage' });
+      }
       if (dimension.aggregation === 'overage' && product.pricingModel !== 'contract-with-consumption') {
         ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'aggregation'], message: 'overage needs pricingModel contract-with-consumption' });
       }
@@ -117,7 +131,7 @@ export const demoProducts: ProductConfig[] = [
     meteringApi: 'batch',
     identity: 'license',
     dimensions: [
-      { name: 'seats', description: 'Seats', aggregation: 'overage', heartbeat: true, metered: true },
+      { name: 'seats', description: 'Seats', aggregation: 'overage', overageBasis: 'max', heartbeat: true, metered: true },
       { name: 'premium_support', description: 'Premium support', aggregation: 'sum', heartbeat: false, metered: false },
     ],
   },

@@ -67,6 +67,21 @@ describe('aggregation: examples', () => {
     for (const bad of [-1, 1.5, Number.NaN]) expect(() => billedQuantity(a, 'overage', { entitled: bad })).toThrow(/entitled/);
   });
 
+  it('overage on a peak basis bills the peak (or latest) value of the hour above the entitlement, allocated to its tag set', () => {
+    const A = { team: 'a' };
+    const list = [u(12, 1, 'k1', { tags: A }), u(8, 2, 'k2'), u(9, 3, 'k3')];
+    const peak = list.reduce<BucketAggregate>((a, x) => addUsage(a, 'overage', x), emptyAggregate('overage', 'max'));
+    expect(parseBucketAggregate(JSON.parse(JSON.stringify(peak)), 'overage')).toEqual(peak);
+    expect(billedQuantity(peak, 'overage', { entitled: 10 })).toBe(2);
+    expect(billedQuantity(peak, 'overage', { entitled: 20 })).toBe(0);
+    expect(allocationParts(peak, 'overage', { entitled: 10 })).toEqual(new Map([[allocationKey(A), 2]]));
+    const latest = list.reduce<BucketAggregate>((a, x) => addUsage(a, 'overage', x), emptyAggregate('overage', 'latest'));
+    expect(billedQuantity(latest, 'overage', { entitled: 5 })).toBe(4);
+    expect(() => billedQuantity(peak, 'overage')).toThrow(/entitled/);
+    // Stored cumulative aggregates (no basis) keep their meaning.
+    expect(parseBucketAggregate({ mode: 'overage', total: 7, parts: { '': 7 } }, 'overage')).toEqual({ mode: 'overage', total: 7, parts: { '': 7 } });
+  });
+
   it('rejects garbage usage with a reason, never half-adds', () => {
     const s = emptyAggregate('sum');
     for (const q of [-1, 1.5, Number.NaN, Infinity, MAX_QUANTITY + 1]) {

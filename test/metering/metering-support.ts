@@ -3,6 +3,10 @@ import type { SubscriptionState } from '../../src/customers/subscription-state';
 import type { Customer } from '../../src/customers/customer';
 import { ManualClock } from '../../src/platform/clock';
 import { startHarness, type Harness, type HarnessOptions } from '../support/harness';
+import { SdkMeteringGateway } from '../../src/aws/metering.gateway';
+import { MeteringEmitter, type EmitterSettings } from '../../src/metering/emitter';
+import type { MeteringGateway } from '../../src/metering/ports';
+import type { MeteringBatch, PendingRecord } from '../../src/metering/record-batching';
 
 export const sumProduct: ProductConfig = {
   code: 'meter-sum-product',
@@ -24,8 +28,9 @@ export const licenseProduct: ProductConfig = {
   meteringApi: 'batch',
   identity: 'license',
   dimensions: [
-    { name: 'seats', aggregation: 'overage', heartbeat: true, metered: true },
+    { name: 'seats', aggregation: 'overage', overageBasis: 'max', heartbeat: true, metered: true },
     { name: 'gb', aggregation: 'sum', heartbeat: false, metered: true },
+    { name: 'storage_gb', aggregation: 'overage', overageBasis: 'sum', heartbeat: false, metered: true },
   ],
 };
 
@@ -89,3 +94,24 @@ export async function drain(h: Harness & { clock: ManualClock }, opts: { passes?
     h.clock.advance(opts.stepMs ?? 130_000);
   }
 }
+
+/** An emitter over the harness's store and simulator whose gateway lets the test look at every call. */
+export function spyEmitter(
+  h: Harness & { clock: ManualClock },
+  spy: { onBatch?: (batch: MeteringBatch) => Promise<void> | void; onMeterUsage?: (record: PendingRecord, opts: { clientToken?: string; dryRun?: boolean }) => Promise<void> | void } = {},
+  settings: Partial<EmitterSettings> = {},
+): MeteringEmitter {
+  const real = new SdkMeteringGateway(h.aws.metering);
+  const gateway: MeteringGateway = {
+    async batchMeterUsage(batch) {
+      await spy.onBatch?.(batch);
+      return real.batchMeterUsage(batch);
+    },
+    async meterUsage(record, opts) {
+      await spy.onMeterUsage?.(record, opts);
+      return real.meterUsage(record, opts);
+    },
+  };
+  return new MeteringEmitter({ db: h.db.store.db, dialect: h.db.store.dialect, catalog: h.container.catalog, gateway, clock: h.clock, logger: h.logger, settings: { minute: 10, ...settings } });
+}
+

@@ -3,6 +3,8 @@ import type { DialectName } from '../dialect';
 import * as m0001 from './0001-customers-events-entitlements';
 import * as m0002 from './0002-event-correlation';
 import * as m0003 from './0003-usage-ledger';
+import * as m0004 from './0004-agreement-history-and-event-keys';
+import * as m0005 from './0005-metering-holds';
 
 /**
  * Forward-only, numbered migrations. Never edit a released one: add the next number.
@@ -17,4 +19,6 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0001-customers-events-entitlements', up: m0001.up },
   { name: '0002-event-correlation', up: m0002.up },
   { name: '0003-usage-ledger', up: m0003.up },
+  { name: '0004-agreement-history-and-event-keys', up: m0004.up },
+  { name: '0005-metering-holds', up: m0005.up },
 ];
