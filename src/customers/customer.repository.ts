@@ -1,41 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, type Transaction } from 'kysely';
 import { fromDbTime, fromDbTimeOrNull, isUniqueViolation, toDbTime, toDbTimeOrNull } from '../store/dialect';
-import type { CustomersTable, Database, DbTime, EntitlementsTable } from '../store/schema';
+import type { CustomerAgreementsTable, CustomersTable, Database, DbTime, EntitlementsTable } from '../store/schema';
 import type { AgreementFacts, Customer, CustomerIdentity, Entitlement, Onboarding } from './customer';
 import type { StatusStamp, SubscriptionState, SubscriptionStatus } from './subscription-state';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Migration 0004: the current agreement's status and intent, and one row of stamped facts per agreement. */
-interface CustomersTableV4 extends CustomersTable {
-  agreement_status: string | null;
-  agreement_intent: string | null;
-}
-interface CustomerAgreementsTable {
-  customer_id: string;
-  /** '' for facts of events that name no agreement. */
-  agreement_id: string;
-  current_at: DbTime | null;
-  offer_id: string | null;
-  offer_at: DbTime | null;
-  status: string | null;
-  status_at: DbTime | null;
-  intent: string | null;
-  intent_at: DbTime | null;
-}
-interface CustomerLicencesTable {
-  license_arn: string;
-  customer_id: string;
-}
-interface Tables extends Omit<Database, 'customers'> {
-  customers: CustomersTableV4;
-  customer_agreements: CustomerAgreementsTable;
-  customer_licences: CustomerLicencesTable;
-}
-type TablesDb = Kysely<Tables> | Transaction<Tables>;
-const tables = (db: Db): TablesDb => db as unknown as TablesDb;
-type CustomerRow = Selectable<CustomersTableV4>;
+type CustomerRow = Selectable<CustomersTable>;
 type AgreementRow = Selectable<CustomerAgreementsTable>;
 
 /** What {@link CustomerRepository.mergeAgreementFacts} did with one event's agreement facts. */
@@ -80,7 +52,7 @@ export class CustomerRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async findById(id: string, db: Db = this.db): Promise<Customer | undefined> {
-    const row = await tables(db).selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toCustomer(row) : undefined;
   }
 
@@ -143,7 +115,7 @@ export class CustomerRepository {
         version: 1,
         subscription_bookkeeping: null,
       };
-      await tables(tx).insertInto('customers').values(row).execute();
+      await tx.insertInto('customers').values(row).execute();
       await this.rememberLicence(tx, row.id, facts.licenseArn);
       return toCustomer(row);
     }
@@ -185,7 +157,7 @@ export class CustomerRepository {
    */
   async lock(tx: Db, customer: Customer): Promise<Customer> {
     if (!(tx.getExecutor().adapter instanceof PostgresAdapter)) return customer;
-    const row = await tables(tx).selectFrom('customers').selectAll().where('id', '=', customer.id).forUpdate().executeTakeFirstOrThrow();
+    const row = await tx.selectFrom('customers').selectAll().where('id', '=', customer.id).forUpdate().executeTakeFirstOrThrow();
     return toCustomer(row);
   }
 
@@ -222,7 +194,7 @@ export class CustomerRepository {
   /** Keeps a licence the customer holds or held (the first customer to claim one keeps it). */
   private async rememberLicence(tx: Db, customerId: string, licenseArn: string | null | undefined): Promise<void> {
     if (!licenseArn) return;
-    await tables(tx).insertInto('customer_licences').values({ license_arn: licenseArn, customer_id: customerId }).onConflict((oc) => oc.column('license_arn').doNothing()).execute();
+    await tx.insertInto('customer_licences').values({ license_arn: licenseArn, customer_id: customerId }).onConflict((oc) => oc.column('license_arn').doNothing()).execute();
   }
 
   /** Writes a subscription state computed by the state machine (caller holds the transaction). */
@@ -256,7 +228,7 @@ export class CustomerRepository {
    */
   async replaceEntitlements(customerId: string, entitlements: readonly Entitlement[], fetchedAt: Date, db?: Db): Promise<SnapshotWrite> {
     const write = async (tx: Db): Promise<SnapshotWrite> => {
-      const row = await tables(tx).selectFrom('customers').select('entitlements_fetched_at').where('id', '=', customerId).executeTakeFirst();
+      const row = await tx.selectFrom('customers').select('entitlements_fetched_at').where('id', '=', customerId).executeTakeFirst();
       const stored = await this.listEntitlements(customerId, tx);
       const storedAt = fromDbTimeOrNull(row?.entitlements_fetched_at);
       if (storedAt && storedAt.getTime() > fetchedAt.getTime()) return { replaced: false, changed: false, current: stored };
@@ -284,7 +256,7 @@ export class CustomerRepository {
    * offer, status and intent are then derived from those records, so delivery order does not matter.
    */
   async mergeAgreementFacts(tx: Db, customerId: string, facts: AgreementFacts, now: Date): Promise<AgreementMerge> {
-    const t = tables(tx);
+    const t = tx;
     const customer = await t.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirstOrThrow();
     let rows = await t.selectFrom('customer_agreements').selectAll().where('customer_id', '=', customerId).execute();
     if (rows.length === 0 && (customer.agreement_id || customer.offer_id)) {
@@ -331,15 +303,15 @@ export class CustomerRepository {
   /** Customers of the given products with a contract, for periodic entitlement reconciliation. */
   async listByProducts(productCodes: readonly string[], statuses: readonly SubscriptionStatus[]): Promise<Customer[]> {
     if (productCodes.length === 0 || statuses.length === 0) return [];
-    const rows = await tables(this.db).selectFrom('customers').selectAll().where('product_code', 'in', productCodes).where('status', 'in', statuses).orderBy('id').execute();
+    const rows = await this.db.selectFrom('customers').selectAll().where('product_code', 'in', productCodes).where('status', 'in', statuses).orderBy('id').execute();
     return rows.map(toCustomer);
   }
 
   private async findRowByIdentity(identity: CustomerIdentity, db: Db): Promise<CustomerRow | undefined> {
     if (identity.licenseArn) {
-      const row = await tables(db).selectFrom('customers').selectAll().where('license_arn', '=', identity.licenseArn).executeTakeFirst();
+      const row = await db.selectFrom('customers').selectAll().where('license_arn', '=', identity.licenseArn).executeTakeFirst();
       if (row) return row;
-      const earlier = await tables(db)
+      const earlier = await db
         .selectFrom('customers')
         .innerJoin('customer_licences', 'customer_licences.customer_id', 'customers.id')
         .selectAll('customers')
@@ -348,7 +320,7 @@ export class CustomerRepository {
       if (earlier) return earlier;
     }
     if (identity.customerIdentifier && identity.productCode) {
-      const row = await tables(db)
+      const row = await db
         .selectFrom('customers')
         .selectAll()
         .where('product_code', '=', identity.productCode)
@@ -357,10 +329,10 @@ export class CustomerRepository {
       if (row) return row;
     }
     if (identity.agreementId) {
-      const row = await tables(db).selectFrom('customers').selectAll().where('agreement_id', '=', identity.agreementId).executeTakeFirst();
+      const row = await db.selectFrom('customers').selectAll().where('agreement_id', '=', identity.agreementId).executeTakeFirst();
       if (row) return row;
       // An agreement the customer had before a renewal or replacement (facts §5.4) still names them.
-      const earlier = await tables(db)
+      const earlier = await db
         .selectFrom('customers')
         .innerJoin('customer_agreements', 'customer_agreements.customer_id', 'customers.id')
         .selectAll('customers')
@@ -370,7 +342,7 @@ export class CustomerRepository {
     }
     if (identity.customerAWSAccountId && identity.productCode) {
       // An account seen before its licence (an agreement event, then License Updated) is the same buyer.
-      const rows = await tables(db)
+      const rows = await db
         .selectFrom('customers')
         .selectAll()
         .where('product_code', '=', identity.productCode)

@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DialectName } from '../store/dialect';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from '../store/dialect';
-import type { Database } from '../store/schema';
+import type { Database, MeterBucketsTable } from '../store/schema';
 import { emptyAggregate, parseBucketAggregate, type AggregationMode, type BucketAggregate, type OverageBasis } from './aggregation';
 import type { UsageAllocationInput } from './allocations';
 import type { BucketState, MeterBucket } from './bucket';
-import { meteringDb, type MeteringDatabase, type MeterBucketsTableV5 } from './metering-schema';
 import type { RecordIdentity } from './record-batching';
 
-type Db = Kysely<Database> | Transaction<Database> | Kysely<MeteringDatabase> | Transaction<MeteringDatabase>;
-export type BucketRow = Selectable<MeterBucketsTableV5>;
+type Db = Kysely<Database> | Transaction<Database>;
+export type BucketRow = Selectable<MeterBucketsTable>;
 
 /** What a new bucket is made of. */
 export interface NewBucket {
@@ -55,18 +54,13 @@ export interface BucketListQuery {
  * lease owner), so two instances, or a restarted one, can never both move the same bucket.
  */
 export class BucketRepository {
-  private readonly db: Kysely<MeteringDatabase>;
-
   constructor(
-    db: Kysely<Database>,
+    private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
-  ) {
-    this.db = meteringDb(db);
-  }
+  ) {}
 
   /** The bucket of (customer, dimension, hour), created open if absent; locked on PostgreSQL. */
-  async lockOrCreate(db: Db, b: NewBucket, now: Date): Promise<MeterBucket> {
-    const tx = meteringDb(db);
+  async lockOrCreate(tx: Db, b: NewBucket, now: Date): Promise<MeterBucket> {
     await this.insertIfAbsent(tx, b, now);
     let q = tx.selectFrom('meter_buckets').selectAll().where('customer_id', '=', b.customerId).where('dimension', '=', b.dimension).where('hour', '=', toDbTime(b.hour));
     if (this.dialect === 'postgres') q = q.forUpdate();
@@ -84,7 +78,7 @@ export class BucketRepository {
    */
   async insertIfAbsent(db: Db, b: NewBucket, now: Date): Promise<void> {
     const at = toDbTime(now);
-    await meteringDb(db)
+    await db
       .insertInto('meter_buckets')
       .values({
         id: randomUUID(),
@@ -126,7 +120,7 @@ export class BucketRepository {
 
   /** Writes a new aggregate to an open bucket; false when it is no longer open. */
   async updateAggregate(tx: Db, id: string, aggregate: BucketAggregate, added: number, now: Date): Promise<boolean> {
-    const r = await meteringDb(tx)
+    const r = await tx
       .updateTable('meter_buckets')
       .set((eb) => ({ aggregate: JSON.stringify(aggregate), usage_count: eb('usage_count', '+', added), updated_at: toDbTime(now) }))
       .where('id', '=', id)
@@ -136,7 +130,7 @@ export class BucketRepository {
   }
 
   async findById(id: string, db: Db = this.db): Promise<MeterBucket | undefined> {
-    const row = await meteringDb(db).selectFrom('meter_buckets').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await db.selectFrom('meter_buckets').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toBucket(row) : undefined;
   }
 
@@ -173,7 +167,7 @@ export class BucketRepository {
             sealed_at: at,
             updated_at: at,
           };
-    const r = await meteringDb(db).updateTable('meter_buckets').set(set).where('id', '=', id).where('state', '=', 'open').where('usage_count', '=', expectedUsageCount).executeTakeFirst();
+    const r = await db.updateTable('meter_buckets').set(set).where('id', '=', id).where('state', '=', 'open').where('usage_count', '=', expectedUsageCount).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -189,7 +183,7 @@ export class BucketRepository {
     now: Date,
   ): Promise<boolean> {
     const set: Partial<BucketRow> = { last_error: fill.hold, updated_at: toDbTime(now) };
-    let q = meteringDb(db).updateTable('meter_buckets').where('id', '=', id).where('state', '=', 'sending').where('lease_owner', '=', owner);
+    let q = db.updateTable('meter_buckets').where('id', '=', id).where('state', '=', 'sending').where('lease_owner', '=', owner);
     if (fill.quantity) {
       Object.assign(set, { quantity: fill.quantity.quantity, allocations: fill.quantity.allocations ? JSON.stringify(fill.quantity.allocations) : null });
       q = q.where('quantity', 'is', null);

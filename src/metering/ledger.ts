@@ -14,7 +14,6 @@ import { allocationKey } from './allocations';
 import type { MeterBucket } from './bucket';
 import { BucketRepository } from './bucket.repository';
 import { HOUR_MS, hourStart } from './hours';
-import { meteringDb } from './metering-schema';
 import { readLastCompletedHour } from './progress.repository';
 import { validateUsage, type FieldError, type ProductMeteringConfig, type ValidatedUsage } from './usage-validation';
 import type { WindowPolicy } from './windows';
@@ -288,7 +287,7 @@ export class UsageLedger {
   private async meterUsageHolder(tx: Transaction<Database>, p: Prepared, now: Date, cache: Map<string, string | null>): Promise<string | null> {
     if (cache.has(p.product.code)) return cache.get(p.product.code)!;
     const from = new Date(hourStart(now).getTime() - this.deps.options.meterUsageWindow.maxAgeMs - HOUR_MS);
-    const row = await meteringDb(tx)
+    const row = await tx
       .selectFrom('meter_buckets')
       .select('customer_id')
       .where('product_code', '=', p.product.code)

@@ -1,9 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import { fromDbTime, toDbTime } from '../store/dialect';
 import type { Database } from '../store/schema';
-import { meteringDb, type MeteringDatabase } from './metering-schema';
 
-type Db = Kysely<Database> | Transaction<Database> | Kysely<MeteringDatabase> | Transaction<MeteringDatabase>;
+type Db = Kysely<Database> | Transaction<Database>;
 
 /** What an entitlement is counted per: the customer, the dimension and the entitlement period. */
 export interface EntitlementPeriodKey {
@@ -19,8 +18,7 @@ export interface EntitlementPeriodKey {
  * commit, neither does the count, so a crash or a second seal can never count an hour twice.
  * The UPDATE takes the row lock (PostgreSQL), so concurrent seals of one period are serialized.
  */
-export async function countAgainstEntitlement(db: Db, key: EntitlementPeriodKey, amount: number, now: Date): Promise<number> {
-  const tx = meteringDb(db);
+export async function countAgainstEntitlement(tx: Db, key: EntitlementPeriodKey, amount: number, now: Date): Promise<number> {
   const at = toDbTime(now);
   await tx
     .insertInto('metering_entitlement_usage')
@@ -42,14 +40,14 @@ const METER_USAGE_HEALTH = 'meter-usage';
 
 /** When the current run of MeterUsage failures began (null: healthy), as stored. */
 export async function readMeterUsageFailingSince(db: Db): Promise<Date | null> {
-  const row = await meteringDb(db).selectFrom('metering_health').select('failing_since').where('name', '=', METER_USAGE_HEALTH).executeTakeFirst();
+  const row = await db.selectFrom('metering_health').select('failing_since').where('name', '=', METER_USAGE_HEALTH).executeTakeFirst();
   return row?.failing_since ? fromDbTime(row.failing_since) : null;
 }
 
 /** Records a failed MeterUsage call: starts the failure clock unless it is already running. */
 export async function markMeterUsageFailing(db: Db, now: Date): Promise<void> {
   const at = toDbTime(now);
-  await meteringDb(db)
+  await db
     .insertInto('metering_health')
     .values({ name: METER_USAGE_HEALTH, failing_since: at, updated_at: at })
     .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ failing_since: eb.fn.coalesce('metering_health.failing_since', eb.ref('excluded.failing_since')), updated_at: at })))
@@ -58,5 +56,5 @@ export async function markMeterUsageFailing(db: Db, now: Date): Promise<void> {
 
 /** Records a successful MeterUsage call: the failure clock stops. */
 export async function markMeterUsageHealthy(db: Db, now: Date): Promise<void> {
-  await meteringDb(db).updateTable('metering_health').set({ failing_since: null, updated_at: toDbTime(now) }).where('name', '=', METER_USAGE_HEALTH).execute();
+  await db.updateTable('metering_health').set({ failing_since: null, updated_at: toDbTime(now) }).where('name', '=', METER_USAGE_HEALTH).execute();
 }

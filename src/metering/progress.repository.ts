@@ -1,9 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import { fromDbTime, toDbTime } from '../store/dialect';
 import type { Database } from '../store/schema';
-import { meteringDb, type MeteringDatabase } from './metering-schema';
 
-type Db = Kysely<Database> | Transaction<Database> | Kysely<MeteringDatabase> | Transaction<MeteringDatabase>;
+type Db = Kysely<Database> | Transaction<Database>;
 
 /** Name of the hourly emitter's progress row. */
 export const EMITTER_PROGRESS = 'hourly-emitter';
@@ -13,12 +12,12 @@ export const EMITTER_PROGRESS = 'hourly-emitter';
  * whether or not a bucket row exists for it (design §2: late usage goes to the current open hour).
  */
 export async function readLastCompletedHour(db: Db): Promise<Date | null> {
-  const row = await meteringDb(db).selectFrom('metering_progress').select('last_completed_hour').where('name', '=', EMITTER_PROGRESS).executeTakeFirst();
+  const row = await db.selectFrom('metering_progress').select('last_completed_hour').where('name', '=', EMITTER_PROGRESS).executeTakeFirst();
   return row ? fromDbTime(row.last_completed_hour) : null;
 }
 
 export async function saveLastCompletedHour(db: Db, hour: Date, now: Date): Promise<void> {
-  await meteringDb(db)
+  await db
     .insertInto('metering_progress')
     .values({ name: EMITTER_PROGRESS, last_completed_hour: toDbTime(hour), updated_at: toDbTime(now) })
     .onConflict((oc) => oc.column('name').doUpdateSet({ last_completed_hour: toDbTime(hour), updated_at: toDbTime(now) }))

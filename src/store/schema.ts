@@ -32,6 +32,29 @@ export interface CustomersTable {
   updated_at: DbTime;
   version: number;
   subscription_bookkeeping: string | null;
+  /** The current agreement's status and intent (migration 0004). */
+  agreement_status: string | null;
+  agreement_intent: string | null;
+}
+
+/** One row of newest-wins facts per customer and agreement (migration 0004). */
+export interface CustomerAgreementsTable {
+  customer_id: string;
+  /** '' for facts of events that name no agreement. */
+  agreement_id: string;
+  current_at: DbTime | null;
+  offer_id: string | null;
+  offer_at: DbTime | null;
+  status: string | null;
+  status_at: DbTime | null;
+  intent: string | null;
+  intent_at: DbTime | null;
+}
+
+/** Every licence a customer has held, so a message naming a replaced licence finds its customer (migration 0004). */
+export interface CustomerLicencesTable {
+  license_arn: string;
+  customer_id: string;
 }
 
 export interface EventsTable {
@@ -63,12 +86,16 @@ export interface EntitlementsTable {
 
 export interface Database {
   customers: CustomersTable;
+  customer_agreements: CustomerAgreementsTable;
+  customer_licences: CustomerLicencesTable;
   events: EventsTable;
   entitlements: EntitlementsTable;
   meter_buckets: MeterBucketsTable;
   usage_events: UsageEventsTable;
   metering_final_flushes: MeteringFinalFlushesTable;
   metering_progress: MeteringProgressTable;
+  metering_entitlement_usage: MeteringEntitlementUsageTable;
+  metering_health: MeteringHealthTable;
 }
 
 /** One hour bucket per (customer, dimension, hour); quantity, allocations and identity frozen at seal. */
@@ -102,6 +129,27 @@ export interface MeterBucketsTable {
   updated_at: DbTime;
   sealed_at: DbTime | null;
   completed_at: DbTime | null;
+  /** The record's Timestamp, frozen at seal: the hour start, or the activation time in the first hour (migration 0005). */
+  record_timestamp: DbTime | null;
+  /** `product|dimension|hour` for MeterUsage buckets, unique: one record per product, dimension and hour (migration 0005). */
+  meter_usage_slot: string | null;
+}
+
+/** Usage already counted against an entitlement, per customer, dimension and entitlement period (migration 0005). */
+export interface MeteringEntitlementUsageTable {
+  customer_id: string;
+  dimension: string;
+  /** The entitlement's expiration date (ISO-8601), or `open-ended`. */
+  period: string;
+  used: number;
+  updated_at: DbTime;
+}
+
+/** When MeterUsage started failing, kept across restarts (migration 0005). */
+export interface MeteringHealthTable {
+  name: string;
+  failing_since: DbTime | null;
+  updated_at: DbTime;
 }
 
 /** The SaaS app's usage reports, unique per (customer, idempotency key). */
