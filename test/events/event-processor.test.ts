@@ -9,34 +9,14 @@ import { EventRepository } from '../../src/events/event.repository';
 import { EventProcessor } from '../../src/events/event-processor';
 import { ManualClock } from '../../src/platform/clock';
 import { DomainEventBus, type DomainEvent } from '../../src/platform/domain-events';
-import { ProductCatalog, type ProductConfig } from '../../src/products/product-config';
+import { ProductCatalog } from '../../src/products/product-config';
 import type { Database } from '../../src/store/schema';
 import { captureLogger } from '../support/log-capture';
+import { contract, ebBody, legacy, snsBody } from './processor-support';
 import { dialects, openTestStore, type TestStore } from '../support/stores';
-
-const legacy: ProductConfig = { code: 'legacy-prod', name: 'L', pricingModel: 'subscription', meteringApi: 'batch', identity: 'customer-identifier', dimensions: [] };
-const contract: ProductConfig = { code: 'contract-prod', name: 'C', pricingModel: 'contract', meteringApi: 'batch', identity: 'license', dimensions: [] };
 
 type SnsAction = 'subscribe-success' | 'subscribe-fail' | 'unsubscribe-pending' | 'unsubscribe-success';
 
-function snsBody(id: string, action: string, at: Date, fields: Record<string, string> = {}): string {
-  const message = { action, 'customer-identifier': 'CUST-1', 'product-code': legacy.code, isFreeTrialTermPresent: 'false', ...fields };
-  return JSON.stringify({
-    Type: 'Notification',
-    MessageId: id,
-    TopicArn: 'arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-legacy-prod',
-    Message: JSON.stringify(message),
-    Timestamp: at.toISOString(),
-    SignatureVersion: '1',
-    Signature: 'x',
-    SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem',
-    UnsubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe',
-  });
-}
-
-function ebBody(id: string, detailType: string, at: Date, detail: Record<string, unknown>): string {
-  return JSON.stringify({ version: '0', id, 'detail-type': detailType, source: 'aws.agreement-marketplace', account: '111122223333', time: at.toISOString(), region: 'us-east-1', resources: [], detail });
-}
 
 class FakeReader implements EntitlementReader {
   answer: Entitlement[] = [];
