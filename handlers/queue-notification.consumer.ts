@@ -83,7 +83,10 @@ export class NotificationQueueConsumer {
     this.consumer.stop(this.batchesOpen === 0 ? { abort: true } : undefined);
     const deadline = Date.now() + (this.options.stopTimeoutMs ?? 25_000);
     while ((this.inFlight.size > 0 || this.consumer.status.isPolling) && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 10))]);
+      // Every pass waits on a real timer: with no handler in flight (the batch is being deleted),
+      // a settled promise alone would spin on microtasks and starve the socket that delete awaits.
+      const tick = new Promise((r) => setTimeout(r, 10));
+      await (this.inFlight.size > 0 ? Promise.race([Promise.allSettled([...this.inFlight]), tick]) : tick);
     }
     if (this.inFlight.size > 0) this.options.logger.warn({ queue: this.options.name, inFlight: this.inFlight.size }, 'stopped with notifications still in flight');
   }

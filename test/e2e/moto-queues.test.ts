@@ -40,7 +40,7 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
       ['eventbridge', eventBridgeQueue],
     ].map(
       ([name, url]) =>
-        new NotificationQueueConsumer({ name: name!, queueUrl: url!, sqs, processor, logger: h.logger, waitTimeSeconds: 1, visibilityTimeout: opts.visibilityTimeout ?? 30, heartbeatInterval: null, stopTimeoutMs: 5000 }),
+        new NotificationQueueConsumer({ name: name!, queueUrl: url!, sqs, processor, logger: h.logger, waitTimeSeconds: 1, visibilityTimeout: opts.visibilityTimeout ?? 30, heartbeatInterval: null }),
     );
     for (const c of consumers) c.start();
   }

@@ -33,6 +33,9 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
  */
 export class SimulatorServer {
   private readonly server: Server;
+  /** Responses not yet finished, so close() can make their sockets close after them. */
+  private readonly open = new Set<ServerResponse>();
+  private closing = false;
 
   constructor(
     private readonly api: AwsApi,
@@ -40,6 +43,13 @@ export class SimulatorServer {
     private readonly log: (line: string) => void,
   ) {
     this.server = createServer((req, res) => {
+      // While stopping, every answer (a long poll woken by stop(), a call that arrived on a
+      // kept-alive socket) ends its connection, so no socket is left idle waiting to be reaped.
+      if (this.closing) res.setHeader('connection', 'close');
+      else {
+        this.open.add(res);
+        res.once('close', () => this.open.delete(res));
+      }
       this.handle(req, res).catch((err: unknown) => {
         this.log(`unhandled: ${(err as Error)?.stack ?? String(err)}`);
         if (!res.headersSent && !res.destroyed) {
@@ -64,8 +74,14 @@ export class SimulatorServer {
     });
   }
 
-  /** Stops accepting, lets answers in progress finish briefly, then closes every socket. */
+  /**
+   * Stops accepting, closes idle keep-alive sockets at once, lets answers in progress finish
+   * briefly (each then closes its socket), and after 250 ms closes whatever is left.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    for (const res of this.open) if (!res.headersSent) res.setHeader('connection', 'close');
+    this.open.clear();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const timer = setTimeout(() => this.server.closeAllConnections(), 250);
