@@ -40,6 +40,12 @@ export class Catalog {
   private readonly tokens = new Map<string, TokenState>();
   /** "The customer identifier … is universal between products" (§1.5): one per buyer account. */
   private readonly identifiers = new Map<string, string>();
+  private readonly issuedIdentifiers = new Set<string>();
+  // Indexes over the identity fields, which never change after a subscription is added: lookups
+  // per metering record stay O(1) with tens of thousands of buyers.
+  private readonly byAccount = new Map<string, SubscriptionState[]>();
+  private readonly byIdentifier = new Map<string, SubscriptionState[]>();
+  private readonly byLicense = new Map<string, SubscriptionState>();
   private sequence = 0;
 
   constructor(
@@ -83,20 +89,23 @@ export class Catalog {
     if (!id) {
       id = ids.customerIdentifier();
       this.identifiers.set(accountId, id);
+      this.issuedIdentifiers.add(id);
     }
     return id;
   }
 
   /** True if the identifier was ever issued to any buyer (for any product). */
   isKnownCustomerIdentifier(identifier: string): boolean {
-    for (const v of this.identifiers.values()) if (v === identifier) return true;
-    return false;
+    return this.issuedIdentifiers.has(identifier);
   }
 
   addSubscription(state: Omit<SubscriptionState, 'id' | 'registrationToken'>): SubscriptionState {
     this.sequence += 1;
     const full: SubscriptionState = { ...state, id: `sub-${String(this.sequence).padStart(4, '0')}-${ids.randomHex(8)}`, registrationToken: '' };
     this.subscriptionsById.set(full.id, full);
+    push(this.byAccount, `${full.productCode}|${full.customerAWSAccountId}`, full);
+    if (full.customerIdentifier !== undefined) push(this.byIdentifier, `${full.productCode}|${full.customerIdentifier}`, full);
+    this.byLicense.set(full.licenseArn, full);
     return full;
   }
 
@@ -112,13 +121,16 @@ export class Catalog {
 
   /** Subscriptions of one product and buyer account, newest first. */
   forAccount(productCode: string, accountId: string): SubscriptionState[] {
-    return this.all()
-      .filter((s) => s.productCode === productCode && s.customerAWSAccountId === accountId)
-      .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
+    return newestFirst(this.byAccount.get(`${productCode}|${accountId}`));
+  }
+
+  /** Subscriptions of one product and customer identifier, newest first. */
+  forCustomerIdentifier(productCode: string, customerIdentifier: string): SubscriptionState[] {
+    return newestFirst(this.byIdentifier.get(`${productCode}|${customerIdentifier}`));
   }
 
   byLicenseArn(arn: string): SubscriptionState | undefined {
-    return this.all().find((s) => s.licenseArn === arn);
+    return this.byLicense.get(arn);
   }
 
   /** Mints a registration token for the subscription; older tokens stay valid until they expire. */
@@ -157,4 +169,14 @@ export class Catalog {
       buyerPageUrl: `${baseUrl}/simulator/buyer/${encodeURIComponent(s.id)}`,
     };
   }
+}
+
+function push(index: Map<string, SubscriptionState[]>, key: string, s: SubscriptionState): void {
+  const list = index.get(key);
+  if (list) list.push(s);
+  else index.set(key, [s]);
+}
+
+function newestFirst(list: SubscriptionState[] | undefined): SubscriptionState[] {
+  return [...(list ?? [])].sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
 }

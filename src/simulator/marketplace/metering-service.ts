@@ -173,8 +173,7 @@ export class MeteringService {
       if (!this.catalog.isKnownCustomerIdentifier(ci)) {
         throw new AwsError('InvalidCustomerIdentifierException', `CustomerIdentifier ${ci} does not exist.`);
       }
-      const subs = this.catalog.all().filter((s) => s.productCode === productCode && s.customerIdentifier === ci);
-      return { product, subscription: current(subs), family: 'product' };
+      return { product, subscription: current(this.catalog.forCustomerIdentifier(productCode, ci)), family: 'product' };
     }
     if (product.identity === 'license') {
       // New listings meter with CustomerAWSAccountId + LicenseArn (§1.10, §6).
