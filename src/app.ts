@@ -91,6 +91,6 @@ export function createApp(options: AppOptions): Express {
   for (const router of options.publicRouters) app.use(router);
   for (const router of options.apiRouters) app.use(router);
   app.use(notFoundHandler);
-  app.use(problemHandler(options.logger, options.renderHtmlProblem));
+  app.use(problemHandler(options.logger, options.renderHtmlProblem, [options.registrationPath]));
   return app;
 }

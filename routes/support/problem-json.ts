@@ -62,14 +62,16 @@ export type HtmlProblemRenderer = (problem: Problem) => string;
  * The one error middleware: problem+json for machines, a plain-words page on buyer routes
  * (`/marketplace/...`), a Retry-After for retryable errors, 5xx logged.
  */
-export function problemHandler(logger: Logger, renderHtml?: HtmlProblemRenderer): ErrorRequestHandler {
+export function problemHandler(logger: Logger, renderHtml?: HtmlProblemRenderer, buyerPaths: readonly string[] = []): ErrorRequestHandler {
+  // The buyer's browser reaches `/marketplace/...` and the registration URL, wherever it is configured.
+  const isBuyerPath = (path: string) => path.startsWith('/marketplace/') || buyerPaths.includes(path);
   return (raw, req, res, _next) => {
     const error = translateError(raw);
     const problem = problemFor(error);
     if (problem.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
     if (isAppError(error) && error.retryable) res.setHeader('Retry-After', '30');
     if (res.headersSent) return;
-    if (renderHtml && req.path.startsWith('/marketplace/')) {
+    if (renderHtml && isBuyerPath(req.path)) {
       res.status(problem.status).type('html').send(renderHtml(problem));
       return;
     }

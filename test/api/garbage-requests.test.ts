@@ -33,3 +33,20 @@ describe('garbage requests', () => {
     expect(res.type).toBe(type);
   });
 });
+
+describe('garbage at a registration URL configured outside /marketplace', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { REGISTRATION_PATH: '/aws/landing' } });
+  });
+  afterAll(async () => h.close());
+
+  it('still answers the buyer with a page, and a real registration still works there', async () => {
+    const bad = await request(h.app).post('/aws/landing').type('json').send('{"a":1}');
+    expect(bad.status).toBe(415);
+    expect(bad.type).toBe('text/html');
+    const sub = await h.sim.subscribe({ productCode: 'legacy-sub-product', confirmation: 'manual' });
+    const ok = await request(h.app).post('/aws/landing').type('form').send({ 'x-amzn-marketplace-token': sub.registrationToken });
+    expect(ok.status).toBe(303);
+  });
+});
