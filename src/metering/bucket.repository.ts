@@ -209,28 +209,57 @@ export class BucketRepository {
    */
   async claimDue(owner: string, now: Date, leaseMs: number, limit: number, opts: { productCodes?: readonly string[] } = {}): Promise<MeterBucket[]> {
     const at = toDbTime(now);
-    let pick = this.db
-      .selectFrom('meter_buckets')
-      .select('id')
-      .where((eb) => eb.or([eb.and([eb('state', '=', 'sealed'), eb('next_attempt_at', '<=', at)]), eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)])]));
-    if (opts.productCodes) pick = pick.where('product_code', 'in', opts.productCodes.length ? [...opts.productCodes] : ['']);
-    pick = pick.orderBy('hour').orderBy('id').limit(limit);
-    if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+    // Two candidate lists, each read in (hour, id) order straight off the claim index and cut at
+    // `limit`, then merged: a single OR over both would make the engine scan and sort every row.
+    const candidates = (tx: Db, state: 'sealed' | 'sending') => {
+      let q = tx.selectFrom('meter_buckets').select(['id', 'hour']).where('state', '=', state);
+      q = state === 'sealed' ? q.where('next_attempt_at', '<=', at) : q.where('lease_until', '<', at);
+      if (opts.productCodes) q = q.where('product_code', 'in', opts.productCodes.length ? [...opts.productCodes] : ['']);
+      q = q.orderBy('state').orderBy('hour').orderBy('id').limit(limit);
+      return this.dialect === 'postgres' ? q.forUpdate().skipLocked() : q;
+    };
+    const rows = await this.db.transaction().execute(async (tx) => {
+      const picked = [...(await candidates(tx, 'sealed').execute()), ...(await candidates(tx, 'sending').execute())]
+        .map((r) => ({ id: r.id, hour: fromDbTime(r.hour).getTime() }))
+        .sort((a, b) => a.hour - b.hour || (a.id < b.id ? -1 : 1))
+        .slice(0, limit);
+      if (picked.length === 0) return [];
+      return tx
+        .updateTable('meter_buckets')
+        .set((eb) => ({
+          state: 'sending',
+          lease_owner: owner,
+          lease_until: toDbTime(new Date(now.getTime() + leaseMs)),
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(at)),
+          last_attempt_at: at,
+          updated_at: at,
+        }))
+        .where('id', 'in', picked.map((p) => p.id))
+        // Still claimable when written: the rows are locked on PostgreSQL, and re-checked here anyway.
+        .where((eb) => eb.or([eb.and([eb('state', '=', 'sealed'), eb('next_attempt_at', '<=', at)]), eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)])]))
+        .returningAll()
+        .execute();
+    });
+    return rows.map(toBucket).sort((a, b) => a.hour.getTime() - b.hour.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Extends `owner`'s claim on `ids` right before their call and returns the ids it still holds.
+   * A claim another instance has taken over (its lease expired while this one waited or hung) is
+   * not returned: that instance sends the record now, so this one must not send it as well.
+   */
+  async renewLeases(ids: readonly string[], owner: string, now: Date, leaseMs: number): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
     const rows = await this.db
       .updateTable('meter_buckets')
-      .set((eb) => ({
-        state: 'sending',
-        lease_owner: owner,
-        lease_until: toDbTime(new Date(now.getTime() + leaseMs)),
-        attempts: eb('attempts', '+', 1),
-        first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(at)),
-        last_attempt_at: at,
-        updated_at: at,
-      }))
-      .where('id', 'in', pick)
-      .returningAll()
+      .set({ lease_until: toDbTime(new Date(now.getTime() + leaseMs)), updated_at: toDbTime(now) })
+      .where('id', 'in', [...ids])
+      .where('state', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .returning('id')
       .execute();
-    return rows.map(toBucket).sort((a, b) => a.hour.getTime() - b.hour.getTime() || (a.id < b.id ? -1 : 1));
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Moves a claimed bucket to its next state; false when the lease was lost (someone else owns it now). */

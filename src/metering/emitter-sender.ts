@@ -9,7 +9,7 @@ import type { BucketRepository } from './bucket.repository';
 import { markMeterUsageFailing, markMeterUsageHealthy, readMeterUsageFailingSince } from './metering-state.repository';
 import type { MeteringGateway, Pacer } from './ports';
 import type { TokenBucket } from './rate-limiter';
-import { planBatchesDetailed, splitForIsolation, type MeteringBatch, type PendingRecord } from './record-batching';
+import { planBatchesDetailed, requestBytes, splitForIsolation, type MeteringBatch, type PendingRecord } from './record-batching';
 import { classifyBatchError, classifyBatchResponse, classifyMeterUsageError, classifyMeterUsageResponse, isThrottlingError, type RecordOutcome } from './result-classification';
 import { isWithinWindow, windowDeadline, type WindowPolicy } from './windows';
 
@@ -115,14 +115,17 @@ export class BucketSender {
         await record(r.record.bucketId, r.kind === 'expired' ? { next: 'expired', reason: r.reason } : r.kind === 'not-yet' ? { next: 'retry', reason: r.reason } : { next: 'failed', reason: `${r.kind}: ${r.reason}` });
       }
       for (const batch of batches) tasks.push(() => this.sendBatch(batch, record, summary));
-      await pool(tasks, s.concurrency);
+      // Once stopping, no new call starts; the claims not sent lapse with their lease, as after a crash.
+      await pool(tasks, s.concurrency, shouldStop);
     }
     return summary;
   }
 
   /** One BatchMeterUsage call; a whole-batch rejection is split until the bad record is alone (design §3.4). */
-  private async sendBatch(batch: MeteringBatch, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
+  private async sendBatch(claimedBatch: MeteringBatch, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
     await this.pace();
+    const batch = await this.stillHeld(claimedBatch);
+    if (!batch) return;
     summary.calls++;
     let outcomes: Map<string, RecordOutcome>;
     try {
@@ -153,6 +156,10 @@ export class BucketSender {
       return;
     }
     await this.pace();
+    if ((await this.deps.buckets.renewLeases([b.id], this.deps.settings.owner, this.deps.clock.now(), this.deps.settings.leaseMs)).size === 0) {
+      this.deps.logger.warn({ event: 'metering.lease_lost', bucketId: b.id, customerId: b.customerId, dimension: b.dimension, hour: b.hour.toISOString() }, 'lease lost before the call; another instance sends the record');
+      return;
+    }
     summary.calls++;
     let outcomes: Map<string, RecordOutcome>;
     try {
@@ -186,6 +193,23 @@ export class BucketSender {
       await markMeterUsageFailing(this.deps.db, now);
       this.meterUsageFailingSince = (await readMeterUsageFailingSince(this.deps.db)) ?? now;
     }
+  }
+
+  /**
+   * The part of a planned batch this instance still holds, its leases renewed for the call. The
+   * clock moves while a batch waits for the rate limiter or for a free slot (or while the calls
+   * before it hang); a record whose lease expired and was claimed by another instance is that
+   * instance's to send. Null: nothing is left to send.
+   */
+  private async stillHeld(batch: MeteringBatch): Promise<MeteringBatch | null> {
+    const s = this.deps.settings;
+    const held = await this.deps.buckets.renewLeases(batch.records.map((r) => r.bucketId), s.owner, this.deps.clock.now(), s.leaseMs);
+    if (held.size === batch.records.length) return batch;
+    const lost = batch.records.filter((r) => !held.has(r.bucketId));
+    this.deps.logger.warn({ event: 'metering.lease_lost', records: lost.length, bucketIds: lost.map((r) => r.bucketId) }, 'lease lost before the call; another instance sends these records');
+    if (held.size === 0) return null;
+    const records = batch.records.filter((r) => held.has(r.bucketId));
+    return { ...batch, records, approxBytes: requestBytes(batch.productCode, records) };
   }
 
   private async pace(): Promise<void> {
@@ -264,11 +288,11 @@ function toPending(b: MeterBucket): PendingRecord | null {
   };
 }
 
-/** Runs tasks with at most `concurrency` in flight. */
-async function pool(tasks: Array<() => Promise<void>>, concurrency: number): Promise<void> {
+/** Runs tasks with at most `concurrency` in flight; none starts once `shouldStop()` holds. */
+async function pool(tasks: Array<() => Promise<void>>, concurrency: number, shouldStop: () => boolean = () => false): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
+    while (next < tasks.length && !shouldStop()) await tasks[next++]!();
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, tasks.length)) }, worker));
 }

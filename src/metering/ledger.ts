@@ -310,14 +310,13 @@ export class UsageLedger {
 
   /** Our id, the LicenseArn, or the CustomerIdentifier (which is per buyer, across products: facts §1.5). */
   private async findCustomers(ref: string): Promise<Customer[]> {
-    const rows = await this.deps.db
-      .selectFrom('customers')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', '=', ref), eb('license_arn', '=', ref), eb('customer_identifier', '=', ref)]))
-      .limit(5)
-      .execute();
-    const byId = rows.find((r) => r.id === ref);
-    return byId ? [toCustomer(byId)] : rows.map(toCustomer);
+    // One indexed lookup per form (an OR across three columns would scan every customer).
+    const customers = this.deps.db.selectFrom('customers').selectAll();
+    const byId = await customers.where('id', '=', ref).executeTakeFirst();
+    if (byId) return [toCustomer(byId)];
+    const byLicense = await customers.where('license_arn', '=', ref).limit(5).execute();
+    const byIdentifier = await customers.where('customer_identifier', '=', ref).limit(5).execute();
+    return [...byLicense, ...byIdentifier].map(toCustomer);
   }
 }
 

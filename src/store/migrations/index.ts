@@ -5,6 +5,7 @@ import * as m0002 from './0002-event-correlation';
 import * as m0003 from './0003-usage-ledger';
 import * as m0004 from './0004-agreement-history-and-event-keys';
 import * as m0005 from './0005-metering-holds';
+import * as m0006 from './0006-lookup-indexes';
 
 /**
  * Forward-only, numbered migrations. Never edit a released one: add the next number.
@@ -21,4 +22,5 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0003-usage-ledger', up: m0003.up },
   { name: '0004-agreement-history-and-event-keys', up: m0004.up },
   { name: '0005-metering-holds', up: m0005.up },
+  { name: '0006-lookup-indexes', up: m0006.up },
 ];
