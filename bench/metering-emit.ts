@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   const heapAtStart = process.memoryUsage().heapUsed;
   let heapPeak = heapAtStart;
   let rssPeak = process.memoryUsage().rss;
+  let firstBilledAt: number | null = null;
   const sampler = setInterval(() => {
+    if (firstBilledAt === null && sim.billed().length > 0) firstBilledAt = performance.now();
     const m = process.memoryUsage();
     heapPeak = Math.max(heapPeak, m.heapUsed);
     rssPeak = Math.max(rssPeak, m.rss);
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
     `emitted ${usage.length} records (billed ${billed}) in ${summary.send.calls} calls, ${seconds.toFixed(1)} s ` +
       `(${(summary.send.calls / seconds).toFixed(2)} calls/s, ${throttled} throttled); quota-bound minimum ${(usage.length / 250).toFixed(1)} s; ` +
       `extrapolated 100,000 records: ${(perRecord * 100_000).toFixed(0)} s (minimum 400 s); ` +
+      `sealing before the first call ${firstBilledAt === null ? '?' : ((firstBilledAt - t) / 1000).toFixed(1)} s; ` +
       `heap ${mb(heapAtStart)} MB at start, ${mb(heapPeak)} MB peak; RSS peak ${mb(rssPeak)} MB\n`,
   );
   aws.destroy();

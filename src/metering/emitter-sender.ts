@@ -74,51 +74,87 @@ export class BucketSender {
     this.meterUsageFailingSince = await readMeterUsageFailingSince(this.deps.db);
   }
 
-  /** Sends everything due; a bucket is attempted at most once per pass. */
+  /**
+   * Sends everything due; a bucket is attempted at most once per pass. `concurrency` workers take
+   * calls from one queue, and the next claim is made while the current round's last calls are
+   * still in flight, so the rate limiter never waits on the store between rounds.
+   */
   async sendDue(shouldStop: () => boolean = () => false): Promise<SendSummary> {
     const summary: SendSummary = { calls: 0, outcomes: {} };
     const s = this.deps.settings;
-    while (!shouldStop()) {
-      const now = this.deps.clock.now();
-      const claimed = await this.deps.buckets.claimDue(s.owner, now, s.leaseMs, s.claimSize);
-      if (claimed.length === 0) break;
-      const byId = new Map(claimed.map((b) => [b.id, b]));
-      const record = async (id: string, outcome: SenderOutcome) => {
-        summary.outcomes[outcome.next] = (summary.outcomes[outcome.next] ?? 0) + 1;
-        await this.apply(byId.get(id)!, outcome, this.deps.clock.now());
-      };
-      const batchBuckets: PendingRecord[] = [];
-      const tasks: Array<() => Promise<void>> = [];
-      for (const claimedBucket of claimed) {
-        let b = claimedBucket;
-        if (!toPending(b) && this.deps.complete) {
-          // Sealed while its entitlement or identity was unknown: complete it under the claim.
-          const done = await this.deps.complete(b, s.owner, now);
-          if ('wait' in done) {
-            await record(b.id, { next: 'hold', reason: done.wait });
-            continue;
-          }
-          if ('failed' in done) {
-            await record(b.id, { next: 'failed', reason: done.failed });
-            continue;
-          }
-          b = done.bucket;
-          byId.set(b.id, b);
-        }
-        const pending = toPending(b);
-        if (!pending) await record(b.id, { next: 'failed', reason: 'sealed bucket without quantity or identity' });
-        else if (b.api === 'meter-usage') tasks.push(() => this.sendMeterUsage(b, pending, now, record, summary));
-        else batchBuckets.push(pending);
-      }
-      const { batches, rejected } = planBatchesDetailed(batchBuckets, { now, window: s.batchWindow });
-      for (const r of rejected) {
-        await record(r.record.bucketId, r.kind === 'expired' ? { next: 'expired', reason: r.reason } : r.kind === 'not-yet' ? { next: 'retry', reason: r.reason } : { next: 'failed', reason: `${r.kind}: ${r.reason}` });
-      }
-      for (const batch of batches) tasks.push(() => this.sendBatch(batch, record, summary));
+    const queue: Array<() => Promise<void>> = [];
+    let exhausted = false;
+    let failure: unknown;
+    let refill: Promise<void> | null = null;
+    const topUp = (): Promise<void> =>
+      (refill ??= this.claimRound(summary)
+        .then((tasks) => {
+          if (tasks === null) exhausted = true;
+          else queue.push(...tasks);
+        })
+        .catch((error: unknown) => {
+          failure ??= error;
+          exhausted = true;
+        })
+        .finally(() => {
+          refill = null;
+        }));
+    const worker = async (): Promise<void> => {
       // Once stopping, no new call starts; the claims not sent lapse with their lease, as after a crash.
-      await pool(tasks, s.concurrency, shouldStop);
-    }
+      while (!shouldStop()) {
+        if (queue.length <= s.concurrency && !exhausted) void topUp();
+        const task = queue.shift();
+        if (task) await task();
+        else if (refill) await refill;
+        else if (exhausted) return;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, s.concurrency) }, worker));
+    if (refill) await refill;
+    if (failure !== undefined) throw failure;
     return summary;
+  }
+
+  /** Claims the next due buckets and turns them into calls; null when nothing is due. */
+  private async claimRound(summary: SendSummary): Promise<Array<() => Promise<void>> | null> {
+    const s = this.deps.settings;
+    const now = this.deps.clock.now();
+    const claimed = await this.deps.buckets.claimDue(s.owner, now, s.leaseMs, s.claimSize);
+    if (claimed.length === 0) return null;
+    const byId = new Map(claimed.map((b) => [b.id, b]));
+    const record = async (id: string, outcome: SenderOutcome) => {
+      summary.outcomes[outcome.next] = (summary.outcomes[outcome.next] ?? 0) + 1;
+      await this.apply(byId.get(id)!, outcome, this.deps.clock.now());
+    };
+    const batchBuckets: PendingRecord[] = [];
+    const tasks: Array<() => Promise<void>> = [];
+    for (const claimedBucket of claimed) {
+      let b = claimedBucket;
+      if (!toPending(b) && this.deps.complete) {
+        // Sealed while its entitlement or identity was unknown: complete it under the claim.
+        const done = await this.deps.complete(b, s.owner, now);
+        if ('wait' in done) {
+          await record(b.id, { next: 'hold', reason: done.wait });
+          continue;
+        }
+        if ('failed' in done) {
+          await record(b.id, { next: 'failed', reason: done.failed });
+          continue;
+        }
+        b = done.bucket;
+        byId.set(b.id, b);
+      }
+      const pending = toPending(b);
+      if (!pending) await record(b.id, { next: 'failed', reason: 'sealed bucket without quantity or identity' });
+      else if (b.api === 'meter-usage') tasks.push(() => this.sendMeterUsage(b, pending, now, record, summary));
+      else batchBuckets.push(pending);
+    }
+    const { batches, rejected } = planBatchesDetailed(batchBuckets, { now, window: s.batchWindow });
+    for (const r of rejected) {
+      await record(r.record.bucketId, r.kind === 'expired' ? { next: 'expired', reason: r.reason } : r.kind === 'not-yet' ? { next: 'retry', reason: r.reason } : { next: 'failed', reason: `${r.kind}: ${r.reason}` });
+    }
+    for (const batch of batches) tasks.push(() => this.sendBatch(batch, record, summary));
+    return tasks;
   }
 
   /** One BatchMeterUsage call; a whole-batch rejection is split until the bad record is alone (design §3.4). */
@@ -286,13 +322,4 @@ function toPending(b: MeterBucket): PendingRecord | null {
     quantity: b.quantity,
     allocations: b.allocations,
   };
-}
-
-/** Runs tasks with at most `concurrency` in flight; none starts once `shouldStop()` holds. */
-async function pool(tasks: Array<() => Promise<void>>, concurrency: number, shouldStop: () => boolean = () => false): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length && !shouldStop()) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, tasks.length)) }, worker));
 }

@@ -164,16 +164,21 @@ async function expectExactlyOnce(t: TwoInstances, expected: Expected): Promise<v
     await expectExactlyOnce(t, expected);
   });
 
-  it("A's lease expires mid-pass: B takes its records over, and A sends nothing it no longer holds", async () => {
+  /** A claims 100 records (4 calls): 2 are in flight, hanging, and 2 wait for a free slot; B is idle. */
+  async function hungPassOfA() {
     const { expected } = await populate(t);
     t.h.clock.set('2026-03-10T11:10:00Z');
     const hang = hangingGateway();
-    // A claims 100 records (4 calls): 2 in flight, hanging; 2 waiting for a free slot.
     const ea = t.a.emitter({ settings: { claimSize: 100, concurrency: 2 }, wrap: hang.wrap });
     const eb = t.b.emitter({ settings: { claimSize: 25, concurrency: 2 } });
     const passA = ea.runOnce();
     passA.catch(() => undefined);
     await until(() => hang.held() === 2, 'two calls of A in flight');
+    return { expected, hang, ea, eb, passA };
+  }
+
+  it("A's lease expires mid-pass: B takes its records over, and A sends nothing it no longer holds", async () => {
+    const { expected, hang, ea, eb, passA } = await hungPassOfA();
 
     // While A's leases hold, B sends everything else and leaves A's claims alone.
     await eb.runOnce();
@@ -196,15 +201,7 @@ async function expectExactlyOnce(t: TwoInstances, expected: Expected): Promise<v
   });
 
   it('A is stopped while its calls are in flight: it starts no new call, and B takes its claims over once the lease expires', async () => {
-    const { expected } = await populate(t);
-    t.h.clock.set('2026-03-10T11:10:00Z');
-    const hang = hangingGateway();
-    // A claims 100 records (4 calls): 2 in flight, hanging; 2 waiting for a free slot.
-    const ea = t.a.emitter({ settings: { claimSize: 100, concurrency: 2 }, wrap: hang.wrap });
-    const eb = t.b.emitter({ settings: { claimSize: 25, concurrency: 2 } });
-    const passA = ea.runOnce();
-    passA.catch(() => undefined);
-    await until(() => hang.held() === 2, 'two calls of A in flight');
+    const { expected, hang, ea, eb, passA } = await hungPassOfA();
 
     // Shutdown: the calls in flight fail on the way down; the two waiting calls are never made.
     const stopped = ea.stop();
