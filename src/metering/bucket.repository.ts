@@ -207,13 +207,16 @@ export class BucketRepository {
    * is due, and `sending` ones whose lease expired (an instance died mid-call: resend, facts §1.6).
    * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never claim the same rows. SQLite: one writer.
    */
-  async claimDue(owner: string, now: Date, leaseMs: number, limit: number, opts: { productCodes?: readonly string[] } = {}): Promise<MeterBucket[]> {
+  async claimDue(owner: string, now: Date, leaseMs: number, limit: number, opts: { productCodes?: readonly string[]; dueBy?: Date } = {}): Promise<MeterBucket[]> {
     const at = toDbTime(now);
+    // Sealed buckets due by `dueBy` (the pass's start: a retry scheduled since waits for the next
+    // pass); `sending` ones whose lease has expired by now.
+    const due = toDbTime(opts.dueBy ?? now);
     // Two candidate lists, each read in (hour, id) order straight off the claim index and cut at
     // `limit`, then merged: a single OR over both would make the engine scan and sort every row.
     const candidates = (tx: Db, state: 'sealed' | 'sending') => {
       let q = tx.selectFrom('meter_buckets').select(['id', 'hour']).where('state', '=', state);
-      q = state === 'sealed' ? q.where('next_attempt_at', '<=', at) : q.where('lease_until', '<', at);
+      q = state === 'sealed' ? q.where('next_attempt_at', '<=', due) : q.where('lease_until', '<', at);
       if (opts.productCodes) q = q.where('product_code', 'in', opts.productCodes.length ? [...opts.productCodes] : ['']);
       q = q.orderBy('state').orderBy('hour').orderBy('id').limit(limit);
       return this.dialect === 'postgres' ? q.forUpdate().skipLocked() : q;
@@ -237,7 +240,7 @@ export class BucketRepository {
         }))
         .where('id', 'in', picked.map((p) => p.id))
         // Still claimable when written: the rows are locked on PostgreSQL, and re-checked here anyway.
-        .where((eb) => eb.or([eb.and([eb('state', '=', 'sealed'), eb('next_attempt_at', '<=', at)]), eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)])]))
+        .where((eb) => eb.or([eb.and([eb('state', '=', 'sealed'), eb('next_attempt_at', '<=', due)]), eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)])]))
         .returningAll()
         .execute();
     });

@@ -75,19 +75,23 @@ export class BucketSender {
   }
 
   /**
-   * Sends everything due; a bucket is attempted at most once per pass. `concurrency` workers take
-   * calls from one queue, and the next claim is made while the current round's last calls are
-   * still in flight, so the rate limiter never waits on the store between rounds.
+   * Sends everything due when the pass began; a bucket is attempted at most once per pass (a retry
+   * scheduled during the pass waits for the next one, so a long outage cannot keep one pass, and
+   * the sealing and final flushes behind it, from ending). `concurrency` workers take calls from
+   * one queue, and the next claim is made while the current round's last calls are still in
+   * flight, so the rate limiter never waits on the store between rounds. A failure (the store)
+   * stops new calls; the calls in flight finish and record their results, then it is thrown.
    */
   async sendDue(shouldStop: () => boolean = () => false): Promise<SendSummary> {
     const summary: SendSummary = { calls: 0, outcomes: {} };
     const s = this.deps.settings;
+    const dueBy = this.deps.clock.now();
     const queue: Array<() => Promise<void>> = [];
     let exhausted = false;
     let failure: unknown;
     let refill: Promise<void> | null = null;
     const topUp = (): Promise<void> =>
-      (refill ??= this.claimRound(summary)
+      (refill ??= this.claimRound(summary, dueBy)
         .then((tasks) => {
           if (tasks === null) exhausted = true;
           else queue.push(...tasks);
@@ -100,12 +104,18 @@ export class BucketSender {
           refill = null;
         }));
     const worker = async (): Promise<void> => {
-      // Once stopping, no new call starts; the claims not sent lapse with their lease, as after a crash.
-      while (!shouldStop()) {
+      // Once stopping or failing, no new call starts; the claims not sent lapse with their lease,
+      // as after a crash, and are resent unchanged.
+      while (!shouldStop() && failure === undefined) {
         if (queue.length <= s.concurrency && !exhausted) void topUp();
         const task = queue.shift();
-        if (task) await task();
-        else if (refill) await refill;
+        if (task) {
+          try {
+            await task();
+          } catch (error) {
+            failure ??= error;
+          }
+        } else if (refill) await refill;
         else if (exhausted) return;
       }
     };
@@ -116,10 +126,10 @@ export class BucketSender {
   }
 
   /** Claims the next due buckets and turns them into calls; null when nothing is due. */
-  private async claimRound(summary: SendSummary): Promise<Array<() => Promise<void>> | null> {
+  private async claimRound(summary: SendSummary, dueBy: Date): Promise<Array<() => Promise<void>> | null> {
     const s = this.deps.settings;
     const now = this.deps.clock.now();
-    const claimed = await this.deps.buckets.claimDue(s.owner, now, s.leaseMs, s.claimSize);
+    const claimed = await this.deps.buckets.claimDue(s.owner, now, s.leaseMs, s.claimSize, { dueBy });
     if (claimed.length === 0) return null;
     const byId = new Map(claimed.map((b) => [b.id, b]));
     const record = async (id: string, outcome: SenderOutcome) => {
@@ -183,7 +193,7 @@ export class BucketSender {
         return;
       }
     }
-    for (const [id, o] of outcomes) await record(id, o);
+    await recordAll(outcomes, record);
   }
 
   private async sendMeterUsage(b: MeterBucket, pending: PendingRecord, now: Date, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
@@ -208,7 +218,7 @@ export class BucketSender {
       outcomes = classifyMeterUsageError(pending, error);
     }
     await this.noteMeterUsageHealth(outcomes.get(b.id));
-    for (const [id, o] of outcomes) await record(id, o);
+    await recordAll(outcomes, record);
   }
 
   /**
@@ -322,4 +332,17 @@ function toPending(b: MeterBucket): PendingRecord | null {
     quantity: b.quantity,
     allocations: b.allocations,
   };
+}
+
+/** Records every outcome of a call, even when one write fails (then the first failure is thrown). */
+async function recordAll(outcomes: Map<string, SenderOutcome>, record: (id: string, o: SenderOutcome) => Promise<void>): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  for (const [id, o] of outcomes) {
+    try {
+      await record(id, o);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
 }
