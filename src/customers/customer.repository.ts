@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, type Transaction } from 'kysely';
 import { fromDbTime, fromDbTimeOrNull, isUniqueViolation, toDbTime, toDbTimeOrNull } from '../store/dialect';
-import type { CustomerAgreementsTable, CustomersTable, Database, DbTime, EntitlementsTable } from '../store/schema';
-import type { AgreementFacts, Customer, CustomerIdentity, Entitlement, Onboarding } from './customer';
-import type { StatusStamp, SubscriptionState, SubscriptionStatus } from './subscription-state';
+import type { CustomersTable, Database } from '../store/schema';
+import { currentAgreement, emptyAgreementRow, mergeFacts, type AgreementRow } from './agreement-merge';
+import type { AgreementFacts, Customer, CustomerIdentity, Entitlement } from './customer';
+import { fromEntitlementRow, sameSnapshot, toCustomer, toEntitlementRow } from './customer-rows';
+import type { SubscriptionState, SubscriptionStatus } from './subscription-state';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 type CustomerRow = Selectable<CustomersTable>;
-type AgreementRow = Selectable<CustomerAgreementsTable>;
 
 /** What {@link CustomerRepository.mergeAgreementFacts} did with one event's agreement facts. */
 export interface AgreementMerge {
@@ -354,137 +355,6 @@ export class CustomerRepository {
     }
     return undefined;
   }
-}
-
-export function toCustomer(row: Selectable<CustomersTable> & Partial<Pick<CustomerRow, 'agreement_status' | 'agreement_intent'>>): Customer {
-  const onboarding: Onboarding = {
-    email: row.email,
-    company: row.company,
-    contactName: row.contact_name,
-    onboardedAt: fromDbTimeOrNull(row.onboarded_at),
-  };
-  return {
-    id: row.id,
-    productCode: row.product_code,
-    customerIdentifier: row.customer_identifier,
-    customerAWSAccountId: row.customer_aws_account_id,
-    licenseArn: row.license_arn,
-    offerId: row.offer_id,
-    agreementId: row.agreement_id,
-    agreementStatus: row.agreement_status ?? null,
-    agreementIntent: row.agreement_intent ?? null,
-    freeTrial: row.free_trial === 1,
-    subscription: {
-      status: row.status as SubscriptionStatus,
-      statusEventTime: fromDbTimeOrNull(row.status_event_time),
-      statusEventRank: row.status_event_rank ?? undefined,
-      activatedAt: fromDbTimeOrNull(row.activated_at),
-      finalWindowOpenedAt: fromDbTimeOrNull(row.final_window_opened_at),
-      endedAt: fromDbTimeOrNull(row.ended_at),
-      licenseArn: row.license_arn,
-      ...readBookkeeping(row.subscription_bookkeeping),
-    },
-    onboarding,
-    registeredAt: fromDbTimeOrNull(row.registered_at),
-    entitlementsFetchedAt: fromDbTimeOrNull(row.entitlements_fetched_at),
-    createdAt: fromDbTime(row.created_at),
-    updatedAt: fromDbTime(row.updated_at),
-    version: row.version,
-  };
-}
-
-/** The state machine's ordering registers, stored as JSON (dates as ISO strings). */
-function readBookkeeping(text: string | null): Pick<SubscriptionState, 'decisive' | 'window' | 'licenseStamp'> {
-  if (!text) return {};
-  const parsed = JSON.parse(text) as Record<'decisive' | 'window' | 'licenseStamp', (Omit<StatusStamp, 'eventTime'> & { eventTime: string }) | null>;
-  const revive = (s: (Omit<StatusStamp, 'eventTime'> & { eventTime: string }) | null): StatusStamp | null => (s ? { ...s, eventTime: new Date(s.eventTime) } : null);
-  return { decisive: revive(parsed.decisive), window: revive(parsed.window), licenseStamp: revive(parsed.licenseStamp) };
-}
-
-function toEntitlementRow(customerId: string, e: Entitlement, fetchedAt: Date): Selectable<EntitlementsTable> {
-  const v = e.value;
-  return {
-    customer_id: customerId,
-    dimension: e.dimension,
-    value_type: v.type,
-    integer_value: v.type === 'integer' ? v.value : null,
-    double_value: v.type === 'double' ? v.value : null,
-    boolean_value: v.type === 'boolean' ? (v.value ? 1 : 0) : null,
-    string_value: v.type === 'string' ? v.value : null,
-    expiration_date: toDbTimeOrNull(e.expirationDate),
-    fetched_at: toDbTime(fetchedAt),
-  };
-}
-
-function fromEntitlementRow(row: Selectable<EntitlementsTable>): Entitlement {
-  const expirationDate = fromDbTimeOrNull(row.expiration_date);
-  switch (row.value_type) {
-    case 'integer':
-      return { dimension: row.dimension, value: { type: 'integer', value: Number(row.integer_value) }, expirationDate };
-    case 'double':
-      return { dimension: row.dimension, value: { type: 'double', value: Number(row.double_value) }, expirationDate };
-    case 'boolean':
-      return { dimension: row.dimension, value: { type: 'boolean', value: row.boolean_value === 1 }, expirationDate };
-    case 'string':
-      return { dimension: row.dimension, value: { type: 'string', value: row.string_value ?? '' }, expirationDate };
-    default:
-      return { dimension: row.dimension, value: { type: 'none' }, expirationDate };
-  }
-}
-
-function emptyAgreementRow(customerId: string, agreementId: string): AgreementRow {
-  return { customer_id: customerId, agreement_id: agreementId, current_at: null, offer_id: null, offer_at: null, status: null, status_at: null, intent: null, intent_at: null };
-}
-
-const timeOf = (v: DbTime | null): number | null => (v === null ? null : fromDbTime(v).getTime());
-
-/** Newest wins per field; equal times are settled by the value, so the result is order-free. */
-function mergeFacts(row: AgreementRow, facts: AgreementFacts): { row: AgreementRow; changed: boolean } {
-  const at = facts.eventTime.getTime();
-  const next = { ...row };
-  let changed = false;
-  const take = (value: string | undefined, field: 'offer_id' | 'status' | 'intent', stamp: 'offer_at' | 'status_at' | 'intent_at') => {
-    if (value === undefined) return;
-    const storedAt = timeOf(row[stamp]);
-    if (storedAt === null || at > storedAt || (at === storedAt && value > (row[field] ?? ''))) {
-      next[field] = value;
-      next[stamp] = toDbTime(facts.eventTime);
-      changed = true;
-    }
-  };
-  take(facts.offerId, 'offer_id', 'offer_at');
-  take(facts.status, 'status', 'status_at');
-  take(facts.intent, 'intent', 'intent_at');
-  const currentAt = timeOf(row.current_at);
-  if (facts.makesCurrent && facts.agreementId !== undefined && (currentAt === null || at > currentAt)) {
-    next.current_at = toDbTime(facts.eventTime);
-    changed = true;
-  }
-  return { row: next, changed };
-}
-
-/** The agreement named by the newest granting event; without one, the last-known agreement id. */
-function currentAgreement(rows: readonly AgreementRow[]): AgreementRow | undefined {
-  const rank = (r: AgreementRow): [number, number, string] => [timeOf(r.current_at) ?? Number.NEGATIVE_INFINITY, r.agreement_id === '' ? 0 : 1, r.agreement_id];
-  let best: AgreementRow | undefined;
-  for (const r of rows) {
-    if (!best) {
-      best = r;
-      continue;
-    }
-    const [a1, a2, a3] = rank(r);
-    const [b1, b2, b3] = rank(best);
-    if (a1 > b1 || (a1 === b1 && (a2 > b2 || (a2 === b2 && a3 > b3)))) best = r;
-  }
-  return best;
-}
-
-function sameSnapshot(a: readonly Entitlement[], b: readonly Entitlement[]): boolean {
-  if (a.length !== b.length) return false;
-  const key = (e: Entitlement) => JSON.stringify([e.dimension, e.value, e.expirationDate?.getTime() ?? null]);
-  const left = a.map(key).sort();
-  const right = b.map(key).sort();
-  return left.every((k, i) => k === right[i]);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { meteringIdentity, type Customer } from '../customers/customer';
-import { CustomerRepository, toCustomer } from '../customers/customer.repository';
+import { toCustomer } from '../customers/customer-rows';
+import { CustomerRepository } from '../customers/customer.repository';
 import type { Logger } from '../platform/logger';
 import type { ProductCatalog, ProductConfig } from '../products/product-config';
 import { fromDbTime, toDbTime } from '../store/dialect';

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Customer } from '../customers/customer';
-import { toCustomer } from '../customers/customer.repository';
+import { toCustomer } from '../customers/customer-rows';
 import { usageAcceptable } from '../customers/subscription-state';
 import type { Clock } from '../platform/clock';
 import { ConflictError } from '../platform/errors';
