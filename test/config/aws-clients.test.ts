@@ -14,6 +14,10 @@ describe('AWS clients', () => {
     }
   });
 
+  it('refuse an entitlement region that is not a region', () => {
+    expect(() => loadConfig({ MARKETPLACE_ENTITLEMENT_REGION: 'mars' })).toThrow(/MARKETPLACE_ENTITLEMENT_REGION: an AWS region such as us-east-1 \(got "mars"\)/);
+  });
+
   it('let a seller override the entitlement region explicitly', async () => {
     const config = loadConfig({ MARKETPLACE_ENTITLEMENT_REGION: 'us-west-2' });
     const aws = createAwsClients({ region: config.aws.region, entitlementRegion: config.aws.entitlementRegion });
