@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE as MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { DialectName } from './dialect';
 import { migrations } from './migrations';
@@ -57,14 +57,18 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
   // Kysely finds its bookkeeping tables by name across every schema: pin them to the schema this
   // store writes to, or another schema's copy (another application, a test) would be taken for ours.
   let migrator: Migrator | undefined;
-  const getMigrator = async (): Promise<Migrator> => {
-    if (migrator) return migrator;
-    let tableSchema = schema;
+  let tableSchema: string | undefined = schema;
+  const resolveTableSchema = async (): Promise<string | undefined> => {
     if (!tableSchema && dialect === 'postgres') {
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
       tableSchema = rows[0]?.schema;
     }
-    migrator = new Migrator({ db, provider, ...(tableSchema ? { migrationTableSchema: tableSchema } : {}) });
+    return tableSchema;
+  };
+  const getMigrator = async (): Promise<Migrator> => {
+    if (migrator) return migrator;
+    const migrationTableSchema = await resolveTableSchema();
+    migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
     return migrator;
   };
   return {
@@ -76,10 +80,15 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
       return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
     },
     async isReady() {
+      // Reads our own bookkeeping table only: the migrator's own check introspects every column of
+      // every schema in the database, which is slow for a probe and fails when another
+      // application drops a schema at that moment.
       try {
-        await sql`select 1`.execute(db);
-        const applied = await (await getMigrator()).getMigrations();
-        return applied.every((m) => m.executedAt !== undefined);
+        const own = await resolveTableSchema();
+        const table = own ? sql.table(`${own}.${MIGRATION_TABLE}`) : sql.table(MIGRATION_TABLE);
+        const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+        const applied = new Set(rows.map((r) => r.name));
+        return migrations.every((m) => applied.has(m.name));
       } catch {
         return false;
       }

@@ -169,14 +169,7 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
           await t.store.db.deleteFrom('customers').execute();
           const base = Date.parse('2026-11-22T10:00:00Z');
           const messages = history.map((h, i) => ({ id: `p${i}`, body: snsBody(`p${i}`, h.action, new Date(base + h.minute * 60_000)) }));
-          const deliveries = messages.flatMap((m, i) => Array.from({ length: copies[i] ?? 1 }, () => m));
-          // Deterministic shuffle from the seed.
-          let s = seed;
-          for (let i = deliveries.length - 1; i > 0; i--) {
-            s = (s * 1103515245 + 12345) & 0x7fffffff;
-            const j = s % (i + 1);
-            [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
-          }
+          const deliveries = shuffledCopies(messages, copies, seed);
           for (const d of deliveries) await deliver(d.body, d.id);
           const expected = foldTransitions(
             initialSubscriptionState,
@@ -292,13 +285,7 @@ describe.each(dialects('event processor, EventBridge property'))('event processo
           const expected = await snapshotOf();
 
           await wipe();
-          const deliveries = messages.flatMap((m, i) => Array.from({ length: copies[i] ?? 1 }, () => m));
-          let s = seed;
-          for (let i = deliveries.length - 1; i > 0; i--) {
-            s = (s * 1103515245 + 12345) & 0x7fffffff;
-            const j = s % (i + 1);
-            [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
-          }
+          const deliveries = shuffledCopies(messages, copies, seed);
           for (const d of deliveries) await deliver(d.id, d.body);
           expect(await snapshotOf()).toEqual(expected);
         },
@@ -307,3 +294,15 @@ describe.each(dialects('event processor, EventBridge property'))('event processo
     );
   }, 120_000);
 });
+
+/** Each message delivered `copies[i]` times, in an order shuffled deterministically from `seed`. */
+function shuffledCopies<T>(messages: readonly T[], copies: readonly number[], seed: number): T[] {
+  const deliveries = messages.flatMap((m, i) => Array.from({ length: copies[i] ?? 1 }, () => m));
+  let s = seed;
+  for (let i = deliveries.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    const j = s % (i + 1);
+    [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+  }
+  return deliveries;
+}

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { SdkMeteringGateway } from '../../src/aws/metering.gateway';
-import { MeteringEmitter } from '../../src/metering/emitter';
+import { MeteringEmitter, type EmitterSettings } from '../../src/metering/emitter';
 import { ManualClock } from '../../src/platform/clock';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import { dialects } from '../support/stores';
@@ -16,6 +16,19 @@ class TickingClock extends ManualClock {
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
+/** An emitter over the harness's store and simulator with its own settings. */
+function emitterWith(h: Harness & { clock: ManualClock }, settings: Partial<EmitterSettings>): MeteringEmitter {
+  return new MeteringEmitter({
+    db: h.db.store.db,
+    dialect: h.db.store.dialect,
+    catalog: h.container.catalog,
+    gateway: new SdkMeteringGateway(h.aws.metering),
+    clock: h.clock,
+    logger: h.logger,
+    settings: { ...h.container.emitter.settings, ...settings },
+  });
+}
+
 describe.each(dialects('send pass bounds'))('a send pass (%s)', (dialect) => {
   let h: Harness & { clock: ManualClock };
   afterEach(async () => h.close());
@@ -26,15 +39,7 @@ describe.each(dialects('send pass bounds'))('a send pass (%s)', (dialect) => {
     h.clock.set('2026-03-10T11:10:00Z');
     h.sim.setFaults({ operations: { BatchMeterUsage: { serverErrorRate: 1 } } });
     // Claims smaller than the backlog: the first records' retries fall due while the rest are sent.
-    const emitter = new MeteringEmitter({
-      db: h.db.store.db,
-      dialect: h.db.store.dialect,
-      catalog: h.container.catalog,
-      gateway: new SdkMeteringGateway(h.aws.metering),
-      clock: h.clock,
-      logger: h.logger,
-      settings: { ...h.container.emitter.settings, claimSize: 10, concurrency: 1 },
-    });
+    const emitter = emitterWith(h, { claimSize: 10, concurrency: 1 });
     const run = await emitter.runOnce();
     // 60 heartbeat records in claims of 10: 6 calls, each failing once; the retries wait for the next pass.
     expect(run.send.calls).toBe(6);
@@ -54,15 +59,7 @@ describe.each(dialects('send pass bounds'))('a send pass (%s)', (dialect) => {
       .set(auth)
       .send({ records: customers.map((c, i) => ({ customer: c.id, dimension: 'api_calls', quantity: i + 1, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: `k${i}` })) });
     h.clock.set('2026-03-10T11:10:00Z');
-    const emitter = new MeteringEmitter({
-      db: h.db.store.db,
-      dialect: h.db.store.dialect,
-      catalog: h.container.catalog,
-      gateway: new SdkMeteringGateway(h.aws.metering),
-      clock: h.clock,
-      logger: h.logger,
-      settings: { ...h.container.emitter.settings, concurrency: 2 },
-    });
+    const emitter = emitterWith(h, { concurrency: 2 });
     const buckets = (emitter as unknown as { buckets: { renewLeases: (...a: unknown[]) => Promise<Set<string>> } }).buckets;
     // The first call's lease renewal fails (the store is gone for a moment) while the second
     // worker is already on its way with the next call.

@@ -19,6 +19,12 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
     expect((await t.store.migrate()).applied).toEqual([]);
   });
 
+  it('reports not ready while a migration is missing from its own bookkeeping table', async () => {
+    const last = await t.store.db.selectFrom('kysely_migration' as never).select('name' as never).orderBy('name' as never, 'desc').executeTakeFirstOrThrow();
+    await t.store.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', (last as { name: string }).name).execute();
+    expect(await t.store.isReady()).toBe(false);
+  });
+
   it('creates a legacy customer and finds it again by product and identifier', async () => {
     const created = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-1', customerAWSAccountId: '111122223333' }, clock.now(), { registered: true });
     expect(created.subscription.status).toBe('pending');
