@@ -25,8 +25,8 @@ export function translateError(error: unknown): unknown {
   return error;
 }
 
-export function problemFor(raw: unknown): Problem {
-  const error = translateError(raw);
+/** The problem document for an error already passed through {@link translateError}. */
+function problemFor(error: unknown): Problem {
   if (isAppError(error)) {
     return { type: `about:blank`, title: titleFor(error.httpStatus), status: error.httpStatus, code: error.code, detail: error.message, ...(error.details ?? {}) };
   }
