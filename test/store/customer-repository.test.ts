@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { CustomerRepository } from '../../src/customers/customer.repository';
 import { ManualClock } from '../../src/platform/clock';
 import { dialects, openTestStore, type TestStore } from '../support/stores';
@@ -20,8 +21,8 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
   });
 
   it('reports not ready while a migration is missing from its own bookkeeping table', async () => {
-    const last = await t.store.db.selectFrom('kysely_migration' as never).select('name' as never).orderBy('name' as never, 'desc').executeTakeFirstOrThrow();
-    await t.store.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', (last as { name: string }).name).execute();
+    const { rows } = await sql<{ name: string }>`select max(name) as name from kysely_migration`.execute(t.store.db);
+    await sql`delete from kysely_migration where name = ${rows[0]!.name}`.execute(t.store.db);
     expect(await t.store.isReady()).toBe(false);
   });
 
