@@ -75,9 +75,19 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
     db,
     dialect,
     async migrate() {
-      const { error, results } = await (await getMigrator()).migrateToLatest();
-      if (error) throw error;
-      return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+      for (let attempt = 1; ; attempt++) {
+        // The migrator looks for its tables across every schema of the database; a schema another
+        // application drops during that look-up fails it with invalid_schema_name. Nothing was
+        // applied then (each migration runs in a transaction): look again.
+        const outcome = await (await getMigrator()).migrateToLatest().catch((error: unknown) => ({ error, results: undefined }));
+        const { error, results } = outcome;
+        if (error && attempt < 10 && (error as { code?: unknown }).code === '3F000') {
+          await new Promise((r) => setTimeout(r, 25 * attempt));
+          continue;
+        }
+        if (error) throw error;
+        return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+      }
     },
     async isReady() {
       // Reads our own bookkeeping table only: the migrator's own check introspects every column of

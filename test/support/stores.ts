@@ -43,34 +43,20 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  // Kysely's migrator looks for its tables across every schema of the database; a schema that
-  // another test worker drops in the middle of that look-up fails it ("schema … does not exist").
-  // Creating-and-migrating and dropping therefore take one advisory lock, across workers.
-  const store = await withSchemaLock(url, async (admin) => {
-    await admin.query(`create schema ${schema}`);
-    const opened = openStore({ kind: 'postgres', url, schema, poolSize: 5 });
-    await opened.migrate();
-    return opened;
-  });
+  const admin = new Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const store = openStore({ kind: 'postgres', url, schema, poolSize: 5 });
+  await store.migrate();
   return {
     store,
     async dispose() {
       await store.close();
-      await withSchemaLock(url, (admin) => admin.query(`drop schema ${schema} cascade`));
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
     },
   };
-}
-
-/** Key of the advisory lock that serializes test schemas' creation, migration and removal. */
-const SCHEMA_LOCK = 724_001;
-
-async function withSchemaLock<T>(url: string, work: (admin: Client) => Promise<T>): Promise<T> {
-  const admin = new Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
-    return await work(admin);
-  } finally {
-    await admin.end(); // ends the session, which releases the lock
-  }
 }
