@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { DEFAULT_MIGRATION_TABLE as MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { DialectName } from './dialect';
+import { applyMigrations, MIGRATION_TABLE } from './migration-runner';
 import { migrations } from './migrations';
 import type { Database } from './schema';
 
@@ -47,16 +48,7 @@ export function openStore(config: StoreConfig): Store {
 }
 
 function createStore(db: Kysely<Database>, dialect: DialectName, schema: string | undefined): Store {
-  const provider: MigrationProvider = {
-    async getMigrations() {
-      const out: Record<string, Migration> = {};
-      for (const m of migrations) out[m.name] = { up: (k: Kysely<unknown>) => m.up(k, dialect) };
-      return out;
-    },
-  };
-  // Kysely finds its bookkeeping tables by name across every schema: pin them to the schema this
-  // store writes to, or another schema's copy (another application, a test) would be taken for ours.
-  let migrator: Migrator | undefined;
+  // The schema this store writes to: the configured one, else the connection's current schema.
   let tableSchema: string | undefined = schema;
   const resolveTableSchema = async (): Promise<string | undefined> => {
     if (!tableSchema && dialect === 'postgres') {
@@ -65,34 +57,15 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
     }
     return tableSchema;
   };
-  const getMigrator = async (): Promise<Migrator> => {
-    if (migrator) return migrator;
-    const migrationTableSchema = await resolveTableSchema();
-    migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-    return migrator;
-  };
   return {
     db,
     dialect,
     async migrate() {
-      for (let attempt = 1; ; attempt++) {
-        // The migrator looks for its tables across every schema of the database; a schema another
-        // application drops during that look-up fails it with invalid_schema_name. Nothing was
-        // applied then (each migration runs in a transaction): look again.
-        const outcome = await (await getMigrator()).migrateToLatest().catch((error: unknown) => ({ error, results: undefined }));
-        const { error, results } = outcome;
-        if (error && attempt < 10 && (error as { code?: unknown }).code === '3F000') {
-          await new Promise((r) => setTimeout(r, 25 * attempt));
-          continue;
-        }
-        if (error) throw error;
-        return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
-      }
+      const applied = await applyMigrations(db as unknown as Kysely<unknown>, dialect, await resolveTableSchema(), migrations);
+      return { applied };
     },
     async isReady() {
-      // Reads our own bookkeeping table only: the migrator's own check introspects every column of
-      // every schema in the database, which is slow for a probe and fails when another
-      // application drops a schema at that moment.
+      // Reads our own bookkeeping table only, never the catalogue of the whole database.
       try {
         const own = await resolveTableSchema();
         const table = own ? sql.table(`${own}.${MIGRATION_TABLE}`) : sql.table(MIGRATION_TABLE);

@@ -11,20 +11,27 @@ const postgres = dialects('migrations beside schema churn').includes('postgres')
 (postgres ? describe : describe.skip)('migrations while other schemas come and go (postgres)', () => {
   it('migrate and isReady succeed while another client creates and drops schemas', async () => {
     const url = process.env.TEST_DATABASE_URL!;
-    const churn = new Client({ connectionString: url });
-    await churn.connect();
+    // Several clients create and drop schemas with tables, columns and indexes, as other
+    // applications' migrations and test suites sharing the database do.
+    const churners = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const c = new Client({ connectionString: url });
+        await c.connect();
+        return c;
+      }),
+    );
     let stop = false;
-    const churning = (async () => {
+    const churning = churners.map(async (churn) => {
       while (!stop) {
         const name = `churn_${randomBytes(4).toString('hex')}`;
         await churn.query(`create schema ${name}`);
         await churn.query(`create table ${name}.t (id serial primary key, a text, b text, c text)`);
+        await churn.query(`create index on ${name}.t (a, b)`);
         await churn.query(`drop schema ${name} cascade`);
-        await new Promise((r) => setTimeout(r, 5));
       }
-    })();
+    });
     try {
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 20; i++) {
         const t = await openTestStore('postgres'); // creates a schema and migrates it
         try {
           expect(await t.store.isReady()).toBe(true);
@@ -35,8 +42,8 @@ const postgres = dialects('migrations beside schema churn').includes('postgres')
       }
     } finally {
       stop = true;
-      await churning;
-      await churn.end();
+      await Promise.all(churning);
+      await Promise.all(churners.map((c) => c.end()));
     }
   }, 60_000);
 });
