@@ -22,6 +22,7 @@ interface Bench {
 const dialect = process.env.BENCH_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
 
 const benches: Bench[] = [
+  { name: 'registration', file: 'registration.ts', quick: ['500', '8'], full: ['2000', '8'] },
   { name: 'notifications', file: 'notifications.ts', quick: ['5000', '4', dialect], full: ['20000', '4', dialect] },
   { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
   { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4'], full: ['100000', '4'] },
