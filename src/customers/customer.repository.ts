@@ -67,6 +67,20 @@ export class CustomerRepository {
   }
 
   /**
+   * The customers a seller's reference names: our id, a LicenseArn, or a CustomerIdentifier
+   * (which is per buyer, across products: facts §1.5, so it may name several). At most a few.
+   */
+  async findByReference(ref: string, db: Db = this.db): Promise<Customer[]> {
+    // One indexed lookup per form (an OR across three columns would scan every customer).
+    const customers = db.selectFrom('customers').selectAll();
+    const byId = await customers.where('id', '=', ref).executeTakeFirst();
+    if (byId) return [toCustomer(byId)];
+    const byLicense = await customers.where('license_arn', '=', ref).limit(5).execute();
+    const byIdentifier = await customers.where('customer_identifier', '=', ref).limit(5).execute();
+    return [...byLicense, ...byIdentifier].map(toCustomer);
+  }
+
+  /**
    * Creates or merges the customer described by `facts` in one transaction. Safe against two
    * concurrent first writes (the unique indexes decide; the loser merges into the winner).
    */

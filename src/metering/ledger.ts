@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Customer } from '../customers/customer';
-import { toCustomer } from '../customers/customer-rows';
+import { CustomerRepository } from '../customers/customer.repository';
 import { usageAcceptable } from '../customers/subscription-state';
 import type { Clock } from '../platform/clock';
 import { ConflictError } from '../platform/errors';
@@ -63,11 +63,13 @@ interface Prepared {
  */
 export class UsageLedger {
   private readonly buckets: BucketRepository;
+  private readonly customers: CustomerRepository;
 
   constructor(
     private readonly deps: { db: Kysely<Database>; dialect: DialectName; catalog: ProductCatalog; clock: Clock; logger: Logger; options: LedgerOptions },
   ) {
     this.buckets = new BucketRepository(deps.db, deps.dialect);
+    this.customers = new CustomerRepository(deps.db);
   }
 
   async record(records: readonly unknown[]): Promise<UsageResult[]> {
@@ -95,7 +97,7 @@ export class UsageLedger {
         continue;
       }
       let found = customers.get(ref);
-      if (!found) customers.set(ref, (found = await this.findCustomers(ref)));
+      if (!found) customers.set(ref, (found = await this.customers.findByReference(ref)));
       if (found.length === 0) {
         results[index] = reject(index, key, 'unknown_customer', `no customer is known as "${ref.slice(0, 80)}"`);
         continue;
@@ -306,17 +308,6 @@ export class UsageLedger {
     if (ids.length === 0) return new Set();
     const rows = await tx.selectFrom('metering_final_flushes').select('customer_id').where('customer_id', 'in', ids).execute();
     return new Set(rows.map((r) => r.customer_id));
-  }
-
-  /** Our id, the LicenseArn, or the CustomerIdentifier (which is per buyer, across products: facts §1.5). */
-  private async findCustomers(ref: string): Promise<Customer[]> {
-    // One indexed lookup per form (an OR across three columns would scan every customer).
-    const customers = this.deps.db.selectFrom('customers').selectAll();
-    const byId = await customers.where('id', '=', ref).executeTakeFirst();
-    if (byId) return [toCustomer(byId)];
-    const byLicense = await customers.where('license_arn', '=', ref).limit(5).execute();
-    const byIdentifier = await customers.where('customer_identifier', '=', ref).limit(5).execute();
-    return [...byLicense, ...byIdentifier].map(toCustomer);
   }
 }
 
