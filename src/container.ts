@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { NotificationQueueConsumer } from '../handlers/queue-notification.consumer';
 import type { Logger } from 'pino';
+import { accessRoutes } from '../routes/access.routes';
 import { marketplaceRoutes } from '../routes/marketplace-registration.routes';
 import { opsRoutes } from '../routes/ops.routes';
 import { meteringRecordsRoutes } from '../routes/metering-records.routes';
@@ -17,6 +18,7 @@ import { SdkMeteringGateway } from './aws/metering.gateway';
 import type { Config } from './config';
 import { CustomerRepository } from './customers/customer.repository';
 import { RegistrationService } from './customers/registration.service';
+import { AccessCheckService } from './entitlements/access-check.service';
 import { EntitlementReconciler } from './entitlements/entitlement-reconciler';
 import { EventRepository } from './events/event.repository';
 import { EventProcessor } from './events/event-processor';
@@ -172,7 +174,12 @@ export function createContainer(deps: ContainerDeps): Container {
         logger,
       }),
     ],
-    apiRouters: [registrationsApiRoutes({ registration }), usageRoutes({ ledger }), meteringRecordsRoutes({ buckets: meterBuckets, clock, logger })],
+    apiRouters: [
+      registrationsApiRoutes({ registration }),
+      usageRoutes({ ledger }),
+      meteringRecordsRoutes({ buckets: meterBuckets, clock, logger }),
+      accessRoutes({ access: new AccessCheckService({ customers, catalog, metering: () => emitter.meteringAccess(), clock }) }),
+    ],
   });
   return { app, catalog, customers, registration, sessions, bus, events, eventProcessor, consumers, reconciler, ledger, emitter, meterBuckets };
 }

@@ -101,22 +101,26 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
   });
 
   it('fail-closed after two hours of failures: readiness and the access check report it', async () => {
-    await activeCustomer(h, meterUsageProduct);
+    const c = await activeCustomer(h, meterUsageProduct);
+    const access = async () => (await request(h.app).get('/v1/access').query({ customer: c.id, dimension: 'hosts', quantity: 2 }).set(auth)).body;
     await h.container.emitter.start();
     h.sim.setFaults({ failNext: [{ operation: 'MeterUsage', error: 'InternalServiceErrorException', count: 100_000 }] });
     h.clock.set('2026-03-10T11:10:00Z');
     await h.container.emitter.runOnce();
     expect(h.container.emitter.meteringAccess()).toMatchObject({ allowed: true, degraded: false });
     expect((await request(h.app).get('/readyz')).status).toBe(200);
+    expect(await access()).toMatchObject({ allowed: true, reason: 'billed_per_use' });
     h.clock.set('2026-03-10T13:11:00Z');
     await h.container.emitter.runOnce();
     expect(h.container.emitter.meteringAccess()).toMatchObject({ allowed: false, degraded: true, policy: 'closed' });
     const ready = await request(h.app).get('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.checks.metering).toBe('failing');
+    expect(await access()).toMatchObject({ allowed: false, reason: 'metering_unavailable' });
     h.sim.setFaults({});
     h.clock.advance(5 * 60_000);
     await h.container.emitter.runOnce();
     expect(h.container.emitter.meteringAccess()).toMatchObject({ allowed: true, degraded: false });
+    expect(await access()).toMatchObject({ allowed: true });
   });
 });
