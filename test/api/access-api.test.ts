@@ -60,6 +60,10 @@ describe.each(dialects('access API'))('GET /v1/access (%s)', (dialect) => {
     const c = await activeCustomer(h, contractOnly, { entitlements: [{ dimension: 'seats', integerValue: 10 }] });
     const within = await check({ customer: c.licenseArn!, dimension: 'seats', quantity: 10 });
     expect(within.body).toMatchObject({ allowed: true, reason: 'within_entitlement', entitled: { valueType: 'integer', quantity: 10, expirationDate: null }, overage: 0 });
+    // A LicenseArn as a seller's script sends it: colons not percent-encoded.
+    const raw = await request(h.app).get(`/v1/access?customer=${c.licenseArn!}&dimension=seats&quantity=10`).set(auth);
+    expect(raw.status).toBe(200);
+    expect(raw.body).toMatchObject({ allowed: true, customer: { id: c.id } });
     expect((await check({ customer: c.id, dimension: 'seats', quantity: 11 })).body).toMatchObject({ allowed: false, reason: 'exceeds_entitlement', entitled: { quantity: 10 } });
     expect((await check({ customer: c.id, dimension: 'sso' })).body).toMatchObject({ allowed: false, reason: 'not_entitled' });
   });
