@@ -94,6 +94,24 @@ describe('control API and pages (docs/simulator.md)', () => {
     expect(out.LicenseArn).toBeDefined();
   });
 
+  it('a contract buyer chooses quantities on the overview page; a plain POST buys the defaults; bad quantities are 400', async () => {
+    kit.sim.createProduct({ productCode: 'ui-contract', pricingModel: 'contract', identity: 'license', dimensions: [{ name: 'seats', type: 'Integer' }, { name: 'sso', type: 'Boolean' }, { name: 'tier', type: 'String' }] });
+    const overview = await (await fetch(`${kit.sim.url}/simulator`)).text();
+    expect(overview).toContain('name="entitlement:seats" value="10"');
+    expect(overview).toContain('<select name="entitlement:sso">');
+    const subscribe = (body: string) => fetch(`${kit.sim.url}/simulator/ui/subscribe`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'manual' });
+    const entitlementsOf = async (res: Response) => {
+      const id = decodeURIComponent(res.headers.get('location')!.split('/').pop()!);
+      const out = await kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'ui-contract', Filter: { LICENSE_ARN: [kit.sim.subscription(id).licenseArn!] } }));
+      return Object.fromEntries((out.Entitlements ?? []).map((e) => [e.Dimension, e.Value]));
+    };
+    const chosen = await subscribe('productCode=ui-contract&entitlement%3Aseats=25&entitlement%3Asso=false&entitlement%3Atier=gold');
+    expect(chosen.status).toBe(303);
+    expect(await entitlementsOf(chosen)).toEqual({ seats: { IntegerValue: 25 }, sso: { BooleanValue: false }, tier: { StringValue: 'gold' } });
+    expect(await entitlementsOf(await subscribe('productCode=ui-contract'))).toEqual({ seats: { IntegerValue: 10 }, sso: { BooleanValue: true }, tier: { StringValue: 'standard' } });
+    for (const bad of ['-1', '2.5', 'many', '']) expect((await subscribe(`productCode=ui-contract&entitlement%3Aseats=${bad}`)).status).toBe(400);
+  });
+
   it('renders the overview page with products, subscriptions, actions and the billed table, escaping all text', async () => {
     kit.sim.createProduct({ productCode: 'escape-me', pricingModel: 'subscription', identity: 'customer-identifier', dimensions: [{ name: '<img src=x onerror=alert(1)>' }] });
     const s = await kit.sim.subscribe({ productCode: 'escape-me', confirmation: 'manual' });

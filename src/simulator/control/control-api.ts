@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CreateProductInput, FaultConfig, SimEntitlement, Simulator, SubscribeInput } from '../types';
-import { buyerPage, overviewPage } from './pages';
+import type { CreateProductInput, FaultConfig, SimEntitlement, SimProduct, Simulator, SubscribeInput } from '../types';
+import { buyerPage, DEFAULT_CONTRACT_VALUE, overviewPage } from './pages';
 
 /** What the control routes need besides the public {@link Simulator} API. */
 export interface ControlDeps {
@@ -53,6 +53,18 @@ function parseBody(req: IncomingMessage, body: string): Record<string, unknown> 
 }
 
 /** Entitlements from JSON: `expirationDate` as an ISO string or epoch ms. */
+/** The entitlements a buyer chose on the overview page's contract form (`entitlement:<dimension>` fields). */
+function contractEntitlements(product: SimProduct, form: Record<string, unknown>): SimEntitlement[] {
+  return product.dimensions.map((d) => {
+    const raw = String(form[`entitlement:${d.name}`] ?? DEFAULT_CONTRACT_VALUE[d.type]).trim();
+    if (d.type === 'Boolean') return { dimension: d.name, booleanValue: raw === 'true' };
+    if (d.type === 'String') return { dimension: d.name, stringValue: raw };
+    const n = Number(raw);
+    if (raw === '' || !Number.isFinite(n) || n < 0 || (d.type === 'Integer' && !Number.isInteger(n))) throw new HttpError(400, `${d.name} must be a ${d.type === 'Integer' ? 'whole ' : ''}number, at least 0`);
+    return d.type === 'Integer' ? { dimension: d.name, integerValue: n } : { dimension: d.name, doubleValue: n };
+  });
+}
+
 function entitlements(value: unknown): SimEntitlement[] {
   if (!Array.isArray(value)) throw new HttpError(400, 'entitlements must be a list');
   return value.map((e: Record<string, unknown>) => {
@@ -96,7 +108,11 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
     }
     const form = method === 'POST' ? parseBody(req, body) : {};
     if (method === 'POST' && path === '/simulator/ui/subscribe') {
-      const s = await sim.subscribe({ productCode: String(form.productCode ?? ''), freeTrial: form.freeTrial === 'true' });
+      const productCode = String(form.productCode ?? '');
+      const product = sim.products().find((p) => p.productCode === productCode);
+      // A contract is bought with quantities: from the form's fields, or the defaults a buyer would see.
+      const contract = product && product.pricingModel !== 'subscription' ? contractEntitlements(product, form) : undefined;
+      const s = await sim.subscribe({ productCode, freeTrial: form.freeTrial === 'true', ...(contract ? { entitlements: contract } : {}) });
       res.writeHead(303, { location: `/simulator/buyer/${encodeURIComponent(s.id)}` });
       return void res.end();
     }

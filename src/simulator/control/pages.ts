@@ -4,6 +4,19 @@ import { html, page, type Raw } from './html';
 const button = (action: string, label: string, hidden: Record<string, string> = {}): Raw =>
   html`<form method="post" action="${action}">${Object.entries(hidden).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit">${label}</button></form>`;
 
+/** Default contract quantity per dimension type, as a buyer choosing a contract would pick one. */
+export const DEFAULT_CONTRACT_VALUE: Record<SimProduct['dimensions'][number]['type'], string> = { Integer: '10', Double: '10', Boolean: 'true', String: 'standard' };
+
+/** A contract buyer chooses what to buy: one field per dimension (`entitlement:<name>`). */
+function contractForm(p: SimProduct): Raw {
+  const fields = p.dimensions.map((d) =>
+    d.type === 'Boolean'
+      ? html`<label>${d.name} <select name="entitlement:${d.name}"><option value="true">yes</option><option value="false">no</option></select></label> `
+      : html`<label>${d.name} <input name="entitlement:${d.name}" value="${DEFAULT_CONTRACT_VALUE[d.type]}" size="6"></label> `,
+  );
+  return html`<form method="post" action="/simulator/ui/subscribe"><input type="hidden" name="productCode" value="${p.productCode}">${fields}<button type="submit">Subscribe as a new buyer</button></form>`;
+}
+
 function subscriptionRow(s: SimSubscription): Raw {
   const base = `/simulator/ui/subscriptions/${encodeURIComponent(s.id)}`;
   const actions: Raw[] = [];
@@ -37,7 +50,7 @@ export function overviewPage(input: { url: string; products: SimProduct[]; subsc
   const products = input.products.map(
     (p) => html`<tr><td><code>${p.productCode}</code></td><td><code>${p.productId}</code></td><td>${p.pricingModel}</td><td>${p.identity}</td><td>${p.notifications}</td>
 <td>${p.dimensions.map((d) => `${d.name} (${d.type})`).join(', ')}</td>
-<td>${button('/simulator/ui/subscribe', 'Subscribe as a new buyer', { productCode: p.productCode })} ${button('/simulator/ui/subscribe', 'Free trial', { productCode: p.productCode, freeTrial: 'true' })}</td></tr>`,
+<td>${p.pricingModel === 'subscription' ? button('/simulator/ui/subscribe', 'Subscribe as a new buyer', { productCode: p.productCode }) : contractForm(p)} ${button('/simulator/ui/subscribe', 'Free trial', { productCode: p.productCode, freeTrial: 'true' })}</td></tr>`,
   );
   const body = html`<h1>AWS Marketplace simulator</h1>
 <p class="muted">Endpoint for every SDK client: <code>${input.url}</code>. Buyer pages POST the registration token to <code>${input.registrationUrl}</code>.</p>
