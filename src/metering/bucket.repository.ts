@@ -142,6 +142,13 @@ export class BucketRepository {
     return rows.map(toBucket);
   }
 
+  /** Which of these buckets are still open (the others were sealed meanwhile, by this instance or another). */
+  async stillOpen(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('meter_buckets').select('id').where('id', 'in', ids).where('state', '=', 'open').execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /**
    * Freezes an open bucket (or marks it failed when it cannot be billed). Optimistic: only if it is
    * still open AND no usage was added since it was read (`usage_count` unchanged), so a concurrent

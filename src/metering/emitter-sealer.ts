@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { meteringIdentity, type Customer } from '../customers/customer';
 import { toCustomer } from '../customers/customer-rows';
 import { CustomerRepository } from '../customers/customer.repository';
@@ -27,11 +27,27 @@ interface Plan {
 
 class Rollback extends Error {}
 
+type WriteGuard = { kind: 'seal' } | { kind: 'claimed'; owner: string };
+type WriteOutcome = { ok: boolean; quantity: number | null; hold: string | null } | { failed: string };
+
+/** What the record still waits for, in words (null: nothing). */
+function holdOf(plan: Plan): string | null {
+  const holds = [plan.quantity.kind === 'hold' ? plan.quantity.reason : null, plan.identity.kind === 'hold' ? plan.identity.reason : null].filter((x): x is string => x !== null);
+  return holds.length > 0 ? holds.join('; ') : null;
+}
+
 /** Quantity and allocations of the bucket under its mode. @throws RangeError */
 function compute(bucket: MeterBucket, entitled: number | undefined): { quantity: number; allocations: UsageAllocationInput[] | undefined } {
   const opts = entitled === undefined ? {} : { entitled };
   return { quantity: billedQuantity(bucket.aggregate, bucket.mode, opts), allocations: billedAllocations(bucket.aggregate, bucket.mode, opts) };
 }
+
+/**
+ * Buckets sealed per transaction. One commit per bucket made sealing 100,000 records take 22 s on
+ * SQLite; a chunk keeps row locks (PostgreSQL) and the write lock (SQLite) short for concurrent usage
+ * ingestion and for another instance sealing the same hour.
+ */
+const SEAL_CHUNK = 100;
 
 /** Statuses that may still be metered (facts §6: after subscribe-success, before unsubscribe-success). */
 const METERABLE = ['active', 'unsubscribe_pending'];
@@ -57,12 +73,67 @@ export class BucketSealer {
     for (let round = 0; round < 10_000; round++) {
       const open = await this.deps.buckets.listOpen(before, { customerId, limit: 500 });
       if (open.length === 0) break;
+      const plain: Array<{ bucket: MeterBucket; plan: Plan }> = [];
+      const alone: MeterBucket[] = [];
       for (const bucket of open) {
         if (!cache.has(bucket.customerId)) cache.set(bucket.customerId, await this.customers.findById(bucket.customerId));
-        if (await this.sealOne(bucket, cache.get(bucket.customerId), now)) sealed++;
+        const customer = cache.get(bucket.customerId);
+        const plan = customer ? await this.plan(bucket, customer) : undefined;
+        // A cumulative overage counts against its entitlement period in the seal's own
+        // transaction, and a bucket that cannot be billed is logged as such: those go one by one.
+        if (plan && !('failed' in plan) && plan.quantity.kind !== 'charge') plain.push({ bucket, plan });
+        else alone.push(bucket);
       }
+      const changed: MeterBucket[] = [];
+      for (let i = 0; i < plain.length; i += SEAL_CHUNK) sealed += await this.sealPlain(plain.slice(i, i + SEAL_CHUNK), changed, now);
+      // Of the buckets that changed since they were read, the ones another instance sealed are done.
+      const unsealed = await this.deps.buckets.stillOpen(changed.map((b) => b.id));
+      for (const bucket of [...alone, ...changed.filter((b) => unsealed.has(b.id))]) if (await this.sealOne(bucket, cache.get(bucket.customerId), now)) sealed++;
     }
     return sealed;
+  }
+
+  /**
+   * Seals buckets whose plan writes nothing but the bucket itself, in one transaction: one commit
+   * for the lot instead of one per bucket. Each seal is still conditional on the bucket being
+   * unchanged since it was read; one that changed (usage arrived meanwhile, or another instance
+   * sealed it) is added to `changed`. A crash before the commit leaves them all open.
+   */
+  private async sealPlain(plain: ReadonlyArray<{ bucket: MeterBucket; plan: Plan }>, changed: MeterBucket[], now: Date): Promise<number> {
+    if (plain.length === 0) return 0;
+    const done = await this.deps.db.transaction().execute(async (tx) => {
+      const out: Array<{ bucket: MeterBucket; outcome: WriteOutcome }> = [];
+      for (const { bucket, plan } of plain) {
+        let outcome: WriteOutcome;
+        try {
+          outcome = await this.writeIn(tx, bucket, plan, { kind: 'seal' }, now);
+        } catch (error) {
+          if (error instanceof Rollback) outcome = { ok: false, quantity: null, hold: null };
+          else if (error instanceof RangeError) {
+            const failed = { failed: `cannot compute the record: ${error.message}` };
+            outcome = (await this.deps.buckets.seal(bucket.id, bucket.usageCount, failed, now, tx)) ? failed : { ok: false, quantity: null, hold: null };
+          } else throw error;
+        }
+        out.push({ bucket, outcome });
+      }
+      return out;
+    });
+    let sealed = 0;
+    for (const { bucket, outcome } of done) {
+      if ('failed' in outcome) {
+        this.deps.logger.error({ ...this.logOf(bucket), to: 'failed', alert: 'metering_unbillable', reason: outcome.failed }, 'metering record cannot be billed');
+        sealed++;
+      } else if (outcome.ok) {
+        this.logSealed(bucket, outcome);
+        sealed++;
+      } else changed.push(bucket);
+    }
+    return sealed;
+  }
+
+  private logSealed(bucket: MeterBucket, written: { quantity: number | null; hold: string | null }): void {
+    if (written.hold) this.deps.logger.warn({ ...this.logOf(bucket), to: 'sealed', quantity: written.quantity, heartbeat: bucket.heartbeat, hold: written.hold }, 'metering record sealed; it waits before it can be sent');
+    else this.deps.logger.info({ ...this.logOf(bucket), to: 'sealed', quantity: written.quantity, heartbeat: bucket.heartbeat }, 'metering record sealed');
   }
 
   private async sealOne(initial: MeterBucket, customer: Customer | undefined, now: Date): Promise<boolean> {
@@ -76,8 +147,7 @@ export class BucketSealer {
           return true;
         }
       } else if (written.ok) {
-        if (written.hold) this.deps.logger.warn({ ...this.logOf(bucket), to: 'sealed', quantity: written.quantity, heartbeat: bucket.heartbeat, hold: written.hold }, 'metering record sealed; it waits before it can be sent');
-        else this.deps.logger.info({ ...this.logOf(bucket), to: 'sealed', quantity: written.quantity, heartbeat: bucket.heartbeat }, 'metering record sealed');
+        this.logSealed(bucket, written);
         return true;
       }
       // Usage arrived between the read and the seal: read again (never seal a stale aggregate).
@@ -153,32 +223,34 @@ export class BucketSealer {
    * quantity commit together or not at all, so a crash or a second seal never bills the included
    * part or counts an hour twice.
    */
-  private async write(bucket: MeterBucket, plan: Plan, guard: { kind: 'seal' } | { kind: 'claimed'; owner: string }, now: Date): Promise<{ ok: boolean; quantity: number | null; hold: string | null } | { failed: string }> {
-    const holds = [plan.quantity.kind === 'hold' ? plan.quantity.reason : null, plan.identity.kind === 'hold' ? plan.identity.reason : null].filter((x): x is string => x !== null);
-    const hold = holds.length > 0 ? holds.join('; ') : null;
-    const q = plan.quantity;
+  private async write(bucket: MeterBucket, plan: Plan, guard: WriteGuard, now: Date): Promise<WriteOutcome> {
     try {
-      return await this.deps.db.transaction().execute(async (tx) => {
-        let computed: { quantity: number; allocations: UsageAllocationInput[] | undefined } | undefined;
-        if (q.kind === 'known') computed = compute(bucket, q.entitled);
-        else if (q.kind === 'charge') {
-          const usedBefore = await countAgainstEntitlement(tx, { customerId: bucket.customerId, dimension: bucket.dimension, period: q.period }, hourValue(bucket.aggregate), now);
-          // What is still included in this period: aggregation's `entitled` for a cumulative overage.
-          computed = compute(bucket, Math.max(0, q.entitled - usedBefore));
-        }
-        const identity = plan.identity.kind === 'known' ? plan.identity.identity : null;
-        const ok =
-          guard.kind === 'seal'
-            ? await this.deps.buckets.seal(bucket.id, bucket.usageCount, { quantity: computed?.quantity ?? null, allocations: computed?.allocations, identity, recordTimestamp: plan.recordTimestamp, hold }, now, tx)
-            : await this.deps.buckets.completeClaimed(tx, bucket.id, guard.owner, { ...(computed ? { quantity: computed } : {}), ...(identity ? { identity } : {}), hold }, now);
-        if (!ok) throw new Rollback();
-        return { ok: true, quantity: computed?.quantity ?? bucket.quantity, hold };
-      });
+      return await this.deps.db.transaction().execute((tx) => this.writeIn(tx, bucket, plan, guard, now));
     } catch (error) {
-      if (error instanceof Rollback) return { ok: false, quantity: null, hold };
+      if (error instanceof Rollback) return { ok: false, quantity: null, hold: holdOf(plan) };
       if (error instanceof RangeError) return { failed: `cannot compute the record: ${error.message}` };
       throw error;
     }
+  }
+
+  /** The body of {@link write}, in the caller's transaction. @throws Rollback when the guard no longer holds; RangeError */
+  private async writeIn(tx: Transaction<Database>, bucket: MeterBucket, plan: Plan, guard: WriteGuard, now: Date): Promise<{ ok: true; quantity: number | null; hold: string | null }> {
+    const hold = holdOf(plan);
+    const q = plan.quantity;
+    let computed: { quantity: number; allocations: UsageAllocationInput[] | undefined } | undefined;
+    if (q.kind === 'known') computed = compute(bucket, q.entitled);
+    else if (q.kind === 'charge') {
+      const usedBefore = await countAgainstEntitlement(tx, { customerId: bucket.customerId, dimension: bucket.dimension, period: q.period }, hourValue(bucket.aggregate), now);
+      // What is still included in this period: aggregation's `entitled` for a cumulative overage.
+      computed = compute(bucket, Math.max(0, q.entitled - usedBefore));
+    }
+    const identity = plan.identity.kind === 'known' ? plan.identity.identity : null;
+    const ok =
+      guard.kind === 'seal'
+        ? await this.deps.buckets.seal(bucket.id, bucket.usageCount, { quantity: computed?.quantity ?? null, allocations: computed?.allocations, identity, recordTimestamp: plan.recordTimestamp, hold }, now, tx)
+        : await this.deps.buckets.completeClaimed(tx, bucket.id, guard.owner, { ...(computed ? { quantity: computed } : {}), ...(identity ? { identity } : {}), hold }, now);
+    if (!ok) throw new Rollback();
+    return { ok: true, quantity: computed?.quantity ?? bucket.quantity, hold };
   }
 
   /**
