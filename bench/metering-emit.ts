@@ -53,14 +53,24 @@ async function main(): Promise<void> {
   const t = performance.now();
   const summary = await emitter.runOnce();
   const seconds = (performance.now() - t) / 1000;
+  // Records a pass could not place (throttled past the SDK's retries) wait for their backoff and
+  // go in a later pass, as in production: the run counts until every record is billed.
+  let passes = 1;
+  while (sim.billed().length < usage.length && performance.now() - t < seconds * 1000 + 30 * 60_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const more = await emitter.runOnce();
+    passes++;
+    summary.send.calls += more.send.calls;
+  }
+  const allBilledSeconds = (performance.now() - t) / 1000;
   clearInterval(sampler);
   const mb = (bytes: number) => (bytes / 1_048_576).toFixed(0);
   const billed = sim.billed().length;
   const throttled = sim.meteringLog().filter((e) => e.outcome === 'ThrottlingException').length;
-  const perRecord = seconds / usage.length;
+  const perRecord = allBilledSeconds / usage.length;
   process.stdout.write(
-    `emitted ${usage.length} records (billed ${billed}) in ${summary.send.calls} calls, ${seconds.toFixed(1)} s ` +
-      `(${(summary.send.calls / seconds).toFixed(2)} calls/s, ${throttled} throttled); quota-bound minimum ${(usage.length / 250).toFixed(1)} s; ` +
+    `emitted ${usage.length} records (billed ${billed}) in ${summary.send.calls} calls; first pass ${seconds.toFixed(1)} s, all billed after ${allBilledSeconds.toFixed(1)} s (${passes} pass${passes > 1 ? 'es' : ''}) ` +
+      `(${(summary.send.calls / allBilledSeconds).toFixed(2)} calls/s, ${throttled} throttled); quota-bound minimum ${(usage.length / 250).toFixed(1)} s; ` +
       `extrapolated 100,000 records: ${(perRecord * 100_000).toFixed(0)} s (minimum 400 s); ` +
       `sealing before the first call ${firstBilledAt === null ? '?' : ((firstBilledAt - t) / 1000).toFixed(1)} s; ` +
       `heap ${mb(heapAtStart)} MB at start, ${mb(heapPeak)} MB peak; RSS peak ${mb(rssPeak)} MB\n`,

@@ -169,9 +169,12 @@ export class BucketSender {
 
   /** One BatchMeterUsage call; a whole-batch rejection is split until the bad record is alone (design §3.4). */
   private async sendBatch(claimedBatch: MeteringBatch, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
-    await this.pace();
+    // The lease is renewed first and the pacing wait (well under a second at the quota) comes
+    // after: the wait then ends at the moment the call leaves, so a slow store call cannot push
+    // this call into the next one's slot.
     const batch = await this.stillHeld(claimedBatch);
     if (!batch) return;
+    await this.pace();
     summary.calls++;
     let outcomes: Map<string, RecordOutcome>;
     try {
@@ -201,11 +204,11 @@ export class BucketSender {
       await record(b.id, { next: 'expired', reason: 'past the MeterUsage window (6 hours, facts §1.7)' });
       return;
     }
-    await this.pace();
     if ((await this.deps.buckets.renewLeases([b.id], this.deps.settings.owner, this.deps.clock.now(), this.deps.settings.leaseMs)).size === 0) {
       this.deps.logger.warn({ event: 'metering.lease_lost', bucketId: b.id, customerId: b.customerId, dimension: b.dimension, hour: b.hour.toISOString() }, 'lease lost before the call; another instance sends the record');
       return;
     }
+    await this.pace();
     summary.calls++;
     let outcomes: Map<string, RecordOutcome>;
     try {
@@ -258,9 +261,13 @@ export class BucketSender {
     return { ...batch, records, approxBytes: requestBytes(batch.productCode, records) };
   }
 
+  /** Returns when a slot at the current rate is free now (decided at wake-up, see TokenBucket.tryAcquire). */
   private async pace(): Promise<void> {
-    const wait = this.deps.limiter.take(this.deps.pacer.nowMs());
-    if (wait > 0) await this.deps.pacer.sleep(wait);
+    for (;;) {
+      const wait = this.deps.limiter.tryAcquire(this.deps.pacer.nowMs());
+      if (wait === 0) return;
+      await this.deps.pacer.sleep(wait);
+    }
   }
 
   /** Writes the outcome and logs the state change; alerts for the outcomes a person must look at. */

@@ -70,6 +70,22 @@ export class TokenBucket {
     return sendAt - nowMs > 0 ? sendAt - nowMs : 0;
   }
 
+  /**
+   * Take a slot only if one is free at `nowMs`: 0 means "send now" (the slot is taken), a positive
+   * answer is how long to wait before asking again (nothing is taken). Unlike {@link take}, which
+   * books slots ahead, this decides at the moment of sending, so a caller that wakes late (a busy
+   * event loop, a slow store call) cannot end up sent closer to the next caller than the rate
+   * allows: no one-second window holds more than `rate` calls as they actually leave.
+   */
+  tryAcquire(nowMs: number): number {
+    const interval = 1000 / this.currentRate;
+    const tolerance = (this.capacity - 1) * interval;
+    const allowedAt = this.tat - tolerance;
+    if (nowMs < allowedAt) return Math.max(1, Math.ceil(allowedAt - nowMs));
+    this.tat = Math.max(this.tat, nowMs) + interval;
+    return 0;
+  }
+
   /** AWS answered with throttling: halve the rate (not below the floor), once per cooldown. */
   onThrottled(nowMs: number): void {
     if (nowMs - this.lastThrottleMs < this.cooldownMs) return;

@@ -51,4 +51,54 @@ describe('TokenBucket', () => {
       { numRuns: 60 },
     );
   });
+
+  it('tryAcquire decides when the caller actually sends: a late wake-up cannot bunch two calls', () => {
+    // Booked ahead, a caller that wakes 60 ms late leaves only 40 ms before the next one.
+    const ahead = new TokenBucket({}, 0);
+    const bookedA = ahead.take(0);
+    const bookedB = ahead.take(0);
+    expect(bookedB - (bookedA + 60)).toBe(40);
+    // Decided at the moment of sending, the next caller waits a full interval after the late one.
+    const b = new TokenBucket({}, 0);
+    expect(b.tryAcquire(60)).toBe(0);
+    expect(b.tryAcquire(100)).toBe(60);
+    expect(b.tryAcquire(159)).toBe(1);
+    expect(b.tryAcquire(160)).toBe(0);
+    expect(b.tryAcquire(200)).toBeGreaterThan(0); // nothing was taken by asking
+  });
+
+  it('property: with tryAcquire, concurrent callers that wake late never exceed the rate as calls actually leave', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 120 }), { minLength: 50, maxLength: 300 }),
+        (workers, rate, lateness) => {
+          const b = new TokenBucket({ ratePerSecond: rate }, 0);
+          let k = 0;
+          const late = () => lateness[k++ % lateness.length]!;
+          // Each worker asks, sleeps as told (waking late by an arbitrary amount), asks again; after a
+          // send it works for a while before asking for the next slot.
+          const wakeAt = Array.from({ length: workers }, () => late());
+          const sends: number[] = [];
+          while (sends.length < 60) {
+            const w = wakeAt.indexOf(Math.min(...wakeAt));
+            const now = wakeAt[w]!;
+            const wait = b.tryAcquire(now);
+            if (wait === 0) {
+              sends.push(now);
+              wakeAt[w] = now + late();
+            } else wakeAt[w] = now + wait + late();
+          }
+          sends.sort((x, y) => x - y);
+          let worst = 0; // calls in a window beyond what the rate allows there
+          for (let i = 0; i < sends.length; i++) {
+            for (let j = i; j < sends.length; j++) worst = Math.max(worst, j - i + 1 - (1 + ((sends[j]! - sends[i]!) * rate) / 1000 + 1e-9));
+          }
+          expect(worst).toBeLessThanOrEqual(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
