@@ -19,6 +19,13 @@ export interface TokenBucketOptions {
   recoveryStep?: number;
   /** Throttles closer together than this count as one (a burst of in-flight failures). Default 1,000 ms. */
   throttleCooldownMs?: number;
+  /**
+   * The smallest gap between two calls as they leave (with `burst` 1). A caller
+   * that wakes late may make up lateness down to this gap, so pacing below the quota loses no rate
+   * to timer lateness while calls never leave faster than the quota. Default: one interval at the
+   * configured rate (no making up).
+   */
+  minSpacingMs?: number;
 }
 
 /**
@@ -33,6 +40,7 @@ export class TokenBucket {
   readonly capacity: number;
   private readonly step: number;
   private readonly cooldownMs: number;
+  private readonly minSpacingMs: number;
   private currentRate: number;
   /** Theoretical arrival time of the next request at the current rate (ms). */
   private tat: number;
@@ -45,8 +53,9 @@ export class TokenBucket {
     this.capacity = opts.burst ?? 1;
     this.step = opts.recoveryStep ?? 0.5;
     this.cooldownMs = opts.throttleCooldownMs ?? 1_000;
-    if (!(this.maxRate > 0 && this.minRate > 0 && this.capacity >= 1 && this.step >= 0 && this.cooldownMs >= 0 && Number.isFinite(startMs))) {
-      throw new RangeError('TokenBucket: rates must be > 0, burst >= 1, recoveryStep and throttleCooldownMs >= 0');
+    this.minSpacingMs = opts.minSpacingMs ?? 1000 / this.maxRate;
+    if (!(this.maxRate > 0 && this.minRate > 0 && this.capacity >= 1 && this.step >= 0 && this.cooldownMs >= 0 && this.minSpacingMs >= 0 && Number.isFinite(startMs))) {
+      throw new RangeError('TokenBucket: rates must be > 0, burst >= 1, recoveryStep, throttleCooldownMs and minSpacingMs >= 0');
     }
     this.currentRate = this.maxRate;
     this.tat = startMs;
@@ -58,22 +67,9 @@ export class TokenBucket {
   }
 
   /**
-   * Reserve one request slot and return how long to wait (whole ms, 0 = go now) before sending it.
-   * The slot is taken even when the answer is > 0: call once per request, wait, then send; do not
-   * call again in a loop. Concurrent callers get consecutive slots.
-   */
-  take(nowMs: number): number {
-    const interval = 1000 / this.currentRate;
-    const tolerance = (this.capacity - 1) * interval;
-    const sendAt = Math.max(Math.ceil(nowMs), Math.ceil(this.tat - tolerance));
-    this.tat = Math.max(this.tat, sendAt) + interval;
-    return sendAt - nowMs > 0 ? sendAt - nowMs : 0;
-  }
-
-  /**
    * Take a slot only if one is free at `nowMs`: 0 means "send now" (the slot is taken), a positive
-   * answer is how long to wait before asking again (nothing is taken). Unlike {@link take}, which
-   * books slots ahead, this decides at the moment of sending, so a caller that wakes late (a busy
+   * answer is how long to wait before asking again (nothing is taken). It decides at the moment of
+   * sending rather than booking slots ahead, so a caller that wakes late (a busy
    * event loop, a slow store call) cannot end up sent closer to the next caller than the rate
    * allows: no one-second window holds more than `rate` calls as they actually leave.
    */
@@ -82,7 +78,9 @@ export class TokenBucket {
     const tolerance = (this.capacity - 1) * interval;
     const allowedAt = this.tat - tolerance;
     if (nowMs < allowedAt) return Math.max(1, Math.ceil(allowedAt - nowMs));
-    this.tat = Math.max(this.tat, nowMs) + interval;
+    // Lateness up to (interval - minSpacing) is made up: the next call may leave minSpacing after this one.
+    const catchUp = Math.max(0, interval - this.minSpacingMs);
+    this.tat = Math.max(this.tat, nowMs - catchUp) + interval;
     return 0;
   }
 

@@ -1,12 +1,21 @@
 import fc from 'fast-check';
 import { TokenBucket } from '../../src/metering/rate-limiter';
 
+/** When a caller arriving at `now` leaves: it asks, sleeps as told, and asks again. */
+function leaveAt(b: TokenBucket, now: number): number {
+  for (;;) {
+    const wait = b.tryAcquire(now);
+    if (wait === 0) return now;
+    now += wait;
+  }
+}
+
 describe('TokenBucket', () => {
   it('paces 10 req/s evenly by default', () => {
     const b = new TokenBucket({}, 0);
-    const waits = Array.from({ length: 5 }, () => b.take(0));
-    expect(waits).toEqual([0, 100, 200, 300, 400]);
-    expect(b.take(1000)).toBe(0);
+    const sends = Array.from({ length: 5 }, () => leaveAt(b, 0));
+    expect(sends).toEqual([0, 100, 200, 300, 400]);
+    expect(b.tryAcquire(1000)).toBe(0);
   });
 
   it('halves on throttling (once per cooldown, floor 1/s) and recovers additively', () => {
@@ -37,7 +46,7 @@ describe('TokenBucket', () => {
           const sends: number[] = [];
           for (const g of gaps) {
             now += g;
-            sends.push(now + b.take(now));
+            sends.push(leaveAt(b, Math.max(now, sends[sends.length - 1] ?? 0)));
           }
           for (let i = 1; i < sends.length; i++) expect(sends[i]!).toBeGreaterThanOrEqual(sends[i - 1]!);
           for (let i = 0; i < sends.length; i++) {
@@ -53,12 +62,8 @@ describe('TokenBucket', () => {
   });
 
   it('tryAcquire decides when the caller actually sends: a late wake-up cannot bunch two calls', () => {
-    // Booked ahead, a caller that wakes 60 ms late leaves only 40 ms before the next one.
-    const ahead = new TokenBucket({}, 0);
-    const bookedA = ahead.take(0);
-    const bookedB = ahead.take(0);
-    expect(bookedB - (bookedA + 60)).toBe(40);
-    // Decided at the moment of sending, the next caller waits a full interval after the late one.
+    // Decided at the moment of sending (not booked ahead, where a caller waking 60 ms late would
+    // leave 40 ms before the next one), the next caller waits a full interval after the late one.
     const b = new TokenBucket({}, 0);
     expect(b.tryAcquire(60)).toBe(0);
     expect(b.tryAcquire(100)).toBe(60);
@@ -98,6 +103,44 @@ describe('TokenBucket', () => {
           expect(worst).toBeLessThanOrEqual(0);
         },
       ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('minSpacingMs: a late caller is made up for down to the minimum gap, never below it', () => {
+    const b = new TokenBucket({ ratePerSecond: 9.5, minSpacingMs: 101 }, 0);
+    expect(b.tryAcquire(0)).toBe(0);
+    // Due at 105.3, left 4 ms late: the next may leave 101.5 ms after it, at 210.5 as planned.
+    expect(b.tryAcquire(109)).toBe(0);
+    expect(b.tryAcquire(209)).toBe(2);
+    expect(b.tryAcquire(210)).toBe(1);
+    expect(b.tryAcquire(211)).toBe(0);
+    // Due at 421, left 29 ms late, more than can be made up: the next leaves the minimum gap after it.
+    expect(b.tryAcquire(450)).toBe(0);
+    expect(b.tryAcquire(550)).toBe(1);
+    expect(b.tryAcquire(551)).toBe(0);
+    expect(() => new TokenBucket({ minSpacingMs: -1 })).toThrow(RangeError);
+  });
+
+  it('property: with minSpacingMs, calls leave at least that far apart and keep the configured rate on average', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 100, maxLength: 300 }), (lateness) => {
+        const b = new TokenBucket({ ratePerSecond: 9.5, minSpacingMs: 101 }, 0);
+        let now = 0;
+        const sends: number[] = [];
+        for (const late of lateness) {
+          for (;;) {
+            const wait = b.tryAcquire(now);
+            if (wait === 0) break;
+            now += wait + late;
+          }
+          sends.push(now);
+        }
+        for (let i = 1; i < sends.length; i++) expect(sends[i]! - sends[i - 1]!).toBeGreaterThanOrEqual(101);
+        // Lateness of up to 8 ms a call is made up: the average stays at the rate's interval (105.3 ms) or near it.
+        const mean = (sends[sends.length - 1]! - sends[0]!) / (sends.length - 1);
+        expect(mean).toBeLessThan(1000 / 9.5 + 4);
+      }),
       { numRuns: 100 },
     );
   });
