@@ -43,9 +43,10 @@ function compute(bucket: MeterBucket, entitled: number | undefined): { quantity:
 }
 
 /**
- * Buckets sealed per transaction. One commit per bucket made sealing 100,000 records take 22 s on
- * SQLite; a chunk keeps row locks (PostgreSQL) and the write lock (SQLite) short for concurrent usage
- * ingestion and for another instance sealing the same hour.
+ * Buckets sealed per transaction: one commit per chunk instead of one per bucket (on SQLite about a
+ * fifth of the sealing time went to commits), while a chunk keeps row locks (PostgreSQL) and the
+ * write lock (SQLite) short for concurrent usage ingestion and for another instance sealing the
+ * same hour.
  */
 const SEAL_CHUNK = 100;
 

@@ -67,12 +67,12 @@ export const defaultEmitterSettings: EmitterSettings = Object.freeze({
  * calls spaced exactly 1/rate apart reach it with network jitter, so one second can hold
  * rate + 1 of them and the extra call is throttled (then retried, and the adaptive rate halves).
  * 5% headroom keeps evenly paced calls under the quota without giving up measurable throughput.
- * Calls never leave closer than 1/rate (+1 ms) apart ({@link MIN_SPACING_MARGIN_MS}), so no second
- * holds more than `rate` of them as they leave; within that, a call that left late may be followed
- * sooner, so timer lateness does not eat the headroom.
+ * Calls never leave closer than 1/rate + 1 ms apart, so no second holds more than `rate` of them
+ * as they leave; within that, up to {@link PACING_CATCH_UP_MS} of lateness (a garbage collection,
+ * a slow store call) is made up, so stalls do not eat the headroom.
  */
 const PACING_HEADROOM = 0.95;
-const MIN_SPACING_MARGIN_MS = 1;
+const PACING_CATCH_UP_MS = 1_000;
 
 /** What one run did. */
 export interface RunSummary {
@@ -111,7 +111,7 @@ export class MeteringEmitter {
       clock: deps.clock,
       complete: (bucket, owner, now) => this.sealer.completeClaimed(bucket, owner, now),
       gateway: deps.gateway,
-      limiter: new TokenBucket({ ratePerSecond: s.ratePerSecond * PACING_HEADROOM, minSpacingMs: 1000 / s.ratePerSecond + MIN_SPACING_MARGIN_MS }, pacer.nowMs()),
+      limiter: new TokenBucket({ ratePerSecond: s.ratePerSecond * PACING_HEADROOM, catchUpMs: PACING_CATCH_UP_MS, minSpacingMs: 1000 / s.ratePerSecond + 1 }, pacer.nowMs()),
       pacer,
       logger: deps.logger,
       random: deps.random,

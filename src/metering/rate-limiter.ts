@@ -20,11 +20,12 @@ export interface TokenBucketOptions {
   /** Throttles closer together than this count as one (a burst of in-flight failures). Default 1,000 ms. */
   throttleCooldownMs?: number;
   /**
-   * The smallest gap between two calls as they leave (with `burst` 1). A caller
-   * that wakes late may make up lateness down to this gap, so pacing below the quota loses no rate
-   * to timer lateness while calls never leave faster than the quota. Default: one interval at the
-   * configured rate (no making up).
+   * How much lateness a caller that woke late (a busy event loop, a garbage collection, a slow
+   * store call) may make up: the calls after it may leave closer together, down to
+   * {@link minSpacingMs}, until the average is back at the rate. Default 0 (lateness is lost).
    */
+  catchUpMs?: number;
+  /** The smallest gap between two calls as they leave. Default 0 (only the rate spaces them). */
   minSpacingMs?: number;
 }
 
@@ -40,7 +41,9 @@ export class TokenBucket {
   readonly capacity: number;
   private readonly step: number;
   private readonly cooldownMs: number;
+  private readonly catchUpMs: number;
   private readonly minSpacingMs: number;
+  private lastLeftMs = Number.NEGATIVE_INFINITY;
   private currentRate: number;
   /** Theoretical arrival time of the next request at the current rate (ms). */
   private tat: number;
@@ -53,9 +56,10 @@ export class TokenBucket {
     this.capacity = opts.burst ?? 1;
     this.step = opts.recoveryStep ?? 0.5;
     this.cooldownMs = opts.throttleCooldownMs ?? 1_000;
-    this.minSpacingMs = opts.minSpacingMs ?? 1000 / this.maxRate;
-    if (!(this.maxRate > 0 && this.minRate > 0 && this.capacity >= 1 && this.step >= 0 && this.cooldownMs >= 0 && this.minSpacingMs >= 0 && Number.isFinite(startMs))) {
-      throw new RangeError('TokenBucket: rates must be > 0, burst >= 1, recoveryStep, throttleCooldownMs and minSpacingMs >= 0');
+    this.catchUpMs = opts.catchUpMs ?? 0;
+    this.minSpacingMs = opts.minSpacingMs ?? 0;
+    if (!(this.maxRate > 0 && this.minRate > 0 && this.capacity >= 1 && this.step >= 0 && this.cooldownMs >= 0 && this.catchUpMs >= 0 && this.minSpacingMs >= 0 && Number.isFinite(startMs))) {
+      throw new RangeError('TokenBucket: rates must be > 0, burst >= 1, recoveryStep, throttleCooldownMs, catchUpMs and minSpacingMs >= 0');
     }
     this.currentRate = this.maxRate;
     this.tat = startMs;
@@ -76,11 +80,10 @@ export class TokenBucket {
   tryAcquire(nowMs: number): number {
     const interval = 1000 / this.currentRate;
     const tolerance = (this.capacity - 1) * interval;
-    const allowedAt = this.tat - tolerance;
+    const allowedAt = Math.max(this.tat - tolerance, this.lastLeftMs + this.minSpacingMs);
     if (nowMs < allowedAt) return Math.max(1, Math.ceil(allowedAt - nowMs));
-    // Lateness up to (interval - minSpacing) is made up: the next call may leave minSpacing after this one.
-    const catchUp = Math.max(0, interval - this.minSpacingMs);
-    this.tat = Math.max(this.tat, nowMs - catchUp) + interval;
+    this.lastLeftMs = nowMs;
+    this.tat = Math.max(this.tat, nowMs - this.catchUpMs) + interval;
     return 0;
   }
 
