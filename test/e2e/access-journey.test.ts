@@ -1,20 +1,12 @@
 import request from 'supertest';
 import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
 import { legacySubscription, licenseContract, startHarness, TEST_API_KEY, type Harness } from '../support/harness';
+import { until } from '../support/until';
 
 /**
  * The access check follows the buyer's journey as AWS drives it: the simulator's notifications
  * travel through its SQS queues to the real consumers, and the SaaS product asks /v1/access.
  */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('access checks along the buyer journey (simulator SQS, real consumers)', () => {
   let h: Harness;

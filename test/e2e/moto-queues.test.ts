@@ -5,16 +5,12 @@ import { NotificationQueueConsumer } from '../../handlers/queue-notification.con
 import type { EventProcessor } from '../../src/events/event-processor';
 import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
 import { motoAvailable, startMoto, type MotoServer } from '../support/moto';
+import { until as untilDone } from '../support/until';
 
 const run = motoAvailable('queue handlers against moto (SNS→SQS, EventBridge→SQS)') ? describe : describe.skip;
 
-async function until(what: string, probe: () => Promise<unknown>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** moto answers more slowly than the simulator: poll less often, wait longer. */
+const until = (what: string, probe: () => Promise<unknown>) => untilDone(what, probe, { timeoutMs: 20_000, intervalMs: 100 });
 
 run('queue handlers against moto: envelopes from an implementation we did not write', () => {
   let moto: MotoServer;

@@ -6,16 +6,8 @@ import { CustomerRepository } from '../../src/customers/customer.repository';
 import { EventRepository } from '../../src/events/event.repository';
 import { EventProcessor as RealEventProcessor, type EventProcessor } from '../../src/events/event-processor';
 import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
+import { until } from '../support/until';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('notification queues through the simulator SQS, with the real SDK and sqs-consumer', () => {
   let h: Harness;
@@ -194,7 +186,7 @@ describe('notification queues through the simulator SQS, with the real SDK and s
         const r = await h.aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
         return r.Messages?.[0];
       },
-      20_000,
+      { timeoutMs: 20_000 },
     );
     expect(JSON.parse(dead.Body!)).toEqual({ poison: true });
   }, 40_000);
