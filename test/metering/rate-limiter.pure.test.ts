@@ -10,6 +10,25 @@ function leaveAt(b: TokenBucket, now: number): number {
   }
 }
 
+/**
+ * Simulated concurrent callers: each asks, sleeps as told and wakes `late()` ms late, asks again;
+ * after a send it asks for its next slot `afterSend()` ms later. Returns the send times, sorted.
+ */
+function simulateWorkers(b: TokenBucket, workers: number, count: number, late: () => number, afterSend: () => number, firstAsk: () => number): number[] {
+  const wakeAt = Array.from({ length: workers }, firstAsk);
+  const sends: number[] = [];
+  while (sends.length < count) {
+    const w = wakeAt.indexOf(Math.min(...wakeAt));
+    const now = wakeAt[w]!;
+    const wait = b.tryAcquire(now);
+    if (wait === 0) {
+      sends.push(now);
+      wakeAt[w] = now + afterSend();
+    } else wakeAt[w] = now + wait + late();
+  }
+  return sends.sort((x, y) => x - y);
+}
+
 describe('TokenBucket', () => {
   it('paces 10 req/s evenly by default', () => {
     const b = new TokenBucket({}, 0);
@@ -82,20 +101,8 @@ describe('TokenBucket', () => {
           const b = new TokenBucket({ ratePerSecond: rate }, 0);
           let k = 0;
           const late = () => lateness[k++ % lateness.length]!;
-          // Each worker asks, sleeps as told (waking late by an arbitrary amount), asks again; after a
-          // send it works for a while before asking for the next slot.
-          const wakeAt = Array.from({ length: workers }, () => late());
-          const sends: number[] = [];
-          while (sends.length < 60) {
-            const w = wakeAt.indexOf(Math.min(...wakeAt));
-            const now = wakeAt[w]!;
-            const wait = b.tryAcquire(now);
-            if (wait === 0) {
-              sends.push(now);
-              wakeAt[w] = now + late();
-            } else wakeAt[w] = now + wait + late();
-          }
-          sends.sort((x, y) => x - y);
+          // Waking late by an arbitrary amount, and working a while after each send.
+          const sends = simulateWorkers(b, workers, 60, late, late, late);
           let worst = 0; // calls in a window beyond what the rate allows there
           for (let i = 0; i < sends.length; i++) {
             for (let j = i; j < sends.length; j++) worst = Math.max(worst, j - i + 1 - (1 + ((sends[j]! - sends[i]!) * rate) / 1000 + 1e-9));
@@ -146,17 +153,7 @@ describe('TokenBucket', () => {
           const b = new TokenBucket({ ratePerSecond: 9.5, catchUpMs: 1000, minSpacingMs: 101 }, 0);
           let k = 0;
           const late = () => lateness[k++ % lateness.length]!;
-          const wakeAt = Array.from({ length: workers }, () => 0);
-          const sends: number[] = [];
-          while (sends.length < 200) {
-            const w = wakeAt.indexOf(Math.min(...wakeAt));
-            const now = wakeAt[w]!;
-            const wait = b.tryAcquire(now);
-            if (wait === 0) {
-              sends.push(now);
-              wakeAt[w] = now + 1;
-            } else wakeAt[w] = now + wait + late();
-          }
+          const sends = simulateWorkers(b, workers, 200, late, () => 1, () => 0);
           let tightest = Infinity;
           for (let i = 1; i < sends.length; i++) tightest = Math.min(tightest, sends[i]! - sends[i - 1]!);
           expect(tightest).toBeGreaterThanOrEqual(101);
