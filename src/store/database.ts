@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { DialectName } from './dialect';
-import { applyMigrations, MIGRATION_TABLE } from './migration-runner';
+import { appliedMigrationNames, applyMigrations } from './migration-runner';
 import { migrations } from './migrations';
 import type { Database } from './schema';
 
@@ -93,10 +93,7 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
     async isReady() {
       // Reads our own bookkeeping table only, never the catalogue of the whole database.
       try {
-        const own = await resolveTableSchema();
-        const table = own ? sql.table(`${own}.${MIGRATION_TABLE}`) : sql.table(MIGRATION_TABLE);
-        const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
-        const applied = new Set(rows.map((r) => r.name));
+        const applied = await appliedMigrationNames(db as unknown as Kysely<unknown>, await resolveTableSchema());
         return migrations.every((m) => applied.has(m.name));
       } catch {
         return false;

@@ -3,7 +3,7 @@ import type { DialectName } from './dialect';
 import type { NumberedMigration } from './migrations';
 
 /** The bookkeeping table: one row per applied migration (name, ISO time). Same shape as Kysely's. */
-export const MIGRATION_TABLE = 'kysely_migration';
+const MIGRATION_TABLE = 'kysely_migration';
 
 /**
  * The PostgreSQL advisory lock every migrating instance takes. It is the key Kysely's own
@@ -48,9 +48,7 @@ async function migratePostgres(db: Kysely<unknown>, schema: string | undefined, 
       const { rows } = await sql<{ found: number }>`select 1 as found from pg_namespace where nspname = ${schema}`.execute(trx);
       if (rows.length === 0) await sql`create schema ${sql.id(schema)}`.execute(trx);
     }
-    const table = schema ? sql.table(`${schema}.${MIGRATION_TABLE}`) : sql.table(MIGRATION_TABLE);
-    await sql`create table if not exists ${table} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(trx);
-    return applyPending(trx, 'postgres', table, migrations);
+    return applyPending(trx, 'postgres', schema, migrations);
   });
 }
 
@@ -60,9 +58,7 @@ async function migrateSqlite(db: Kysely<unknown>, migrations: readonly NumberedM
   return db.connection().execute(async (conn) => {
     await beginImmediate(conn);
     try {
-      const table = sql.table(MIGRATION_TABLE);
-      await sql`create table if not exists ${table} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(conn);
-      const applied = await applyPending(conn, 'sqlite', table, migrations);
+      const applied = await applyPending(conn, 'sqlite', undefined, migrations);
       await sql`commit`.execute(conn);
       return applied;
     } catch (error) {
@@ -98,14 +94,21 @@ async function beginImmediate(conn: Kysely<unknown>, giveUpAfterMs = 60_000): Pr
   }
 }
 
-async function applyPending(
-  db: Kysely<unknown>,
-  dialect: DialectName,
-  table: ReturnType<typeof sql.table>,
-  migrations: readonly NumberedMigration[],
-): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
-  const done = new Set(rows.map((r) => r.name));
+/** The bookkeeping table in `schema` (or the connection's current schema). */
+function migrationTable(schema: string | undefined) {
+  return schema ? sql.table(`${schema}.${MIGRATION_TABLE}`) : sql.table(MIGRATION_TABLE);
+}
+
+/** Names of the migrations applied to `schema`. @throws when the bookkeeping table is missing */
+export async function appliedMigrationNames(db: Kysely<unknown>, schema: string | undefined): Promise<Set<string>> {
+  const { rows } = await sql<{ name: string }>`select name from ${migrationTable(schema)}`.execute(db);
+  return new Set(rows.map((r) => r.name));
+}
+
+async function applyPending(db: Kysely<unknown>, dialect: DialectName, schema: string | undefined, migrations: readonly NumberedMigration[]): Promise<string[]> {
+  const table = migrationTable(schema);
+  await sql`create table if not exists ${table} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(db);
+  const done = await appliedMigrationNames(db, schema);
   const known = new Set(migrations.map((m) => m.name));
   const unknown = [...done].filter((name) => !known.has(name)).sort();
   if (unknown.length > 0) throw new UnknownMigrationsError(unknown);
