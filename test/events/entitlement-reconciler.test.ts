@@ -1,9 +1,9 @@
 import { EntitlementReconciler } from '../../src/entitlements/entitlement-reconciler';
-import { ManualClock } from '../../src/platform/clock';
+import type { ManualClock } from '../../src/platform/clock';
 import { ProductCatalog } from '../../src/products/product-config';
 import { captureLogger } from '../support/log-capture';
-import { dialects, openTestStore, type TestStore } from '../support/stores';
-import { buildProcessor, contract, ebBody, entitlementUpdatedBody, FakeReader, legacy, seats, until, type ProcessorRig } from './processor-support';
+import { dialects, type TestStore } from '../support/stores';
+import { openProcessorFixture, contract, ebBody, entitlementUpdatedBody, FakeReader, legacy, seats, until, type ProcessorRig } from './processor-support';
 
 const ACCOUNT = '555566667777';
 const LICENSE = `arn:aws:license-manager::${ACCOUNT}:license:l-rec`;
@@ -16,11 +16,7 @@ describe.each(dialects('entitlement reconciler'))('entitlement reconciler on %s'
   let reconciler: EntitlementReconciler;
 
   beforeEach(async () => {
-    t = await openTestStore(dialect);
-    reader = new FakeReader();
-    reader.answer = [seats(10)];
-    clock = new ManualClock('2026-11-22T12:00:00Z');
-    rig = buildProcessor(t.store.db, reader, clock);
+    ({ t, reader, clock, rig } = await openProcessorFixture(dialect));
     reconciler = new EntitlementReconciler(
       { customers: rig.customers, reader, catalog: new ProductCatalog([legacy, contract]), bus: rig.bus, clock, logger: captureLogger().logger },
       { intervalMs: 0, ratePerSecond: 1000 },

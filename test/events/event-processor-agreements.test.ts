@@ -1,6 +1,6 @@
-import { ManualClock } from '../../src/platform/clock';
-import { dialects, openTestStore, type TestStore } from '../support/stores';
-import { buildProcessor, contract, ebBody, entitlementUpdatedBody, FakeReader, seats, until, type ProcessorRig } from './processor-support';
+import type { ManualClock } from '../../src/platform/clock';
+import { dialects, type TestStore } from '../support/stores';
+import { openProcessorFixture, contract, ebBody, entitlementUpdatedBody, FakeReader, seats, until, type ProcessorRig } from './processor-support';
 
 const ACCOUNT = '444455556666';
 const L1 = `arn:aws:license-manager::${ACCOUNT}:license:l-0001`;
@@ -27,11 +27,7 @@ describe.each(dialects('event processor: licence, agreement and snapshot order')
   let clock: ManualClock;
 
   beforeEach(async () => {
-    t = await openTestStore(dialect);
-    reader = new FakeReader();
-    reader.answer = [seats(10)];
-    clock = new ManualClock('2026-11-22T12:00:00Z');
-    rig = buildProcessor(t.store.db, reader, clock);
+    ({ t, reader, clock, rig } = await openProcessorFixture(dialect));
   });
   afterEach(async () => t.dispose());
 

@@ -5,11 +5,12 @@ import type { EntitlementReader } from '../../src/customers/ports';
 import { parseQueueMessage } from '../../src/events/envelope';
 import { EventRepository } from '../../src/events/event.repository';
 import { EventProcessor } from '../../src/events/event-processor';
-import type { ManualClock } from '../../src/platform/clock';
+import { ManualClock } from '../../src/platform/clock';
 import { DomainEventBus, type DomainEvent } from '../../src/platform/domain-events';
 import { ProductCatalog, type ProductConfig } from '../../src/products/product-config';
 import type { Database } from '../../src/store/schema';
 import { captureLogger } from '../support/log-capture';
+import { openTestStore, type Dialect, type TestStore } from '../support/stores';
 
 export const legacy: ProductConfig = { code: 'legacy-prod', name: 'L', pricingModel: 'subscription', meteringApi: 'batch', identity: 'customer-identifier', dimensions: [] };
 export const contract: ProductConfig = { code: 'contract-prod', name: 'C', pricingModel: 'contract', meteringApi: 'batch', identity: 'license', dimensions: [] };
@@ -94,6 +95,15 @@ export function buildProcessor(db: Kysely<Database>, reader: EntitlementReader, 
   const processor = new EventProcessor({ db, customers, events, entitlements: reader, catalog: new ProductCatalog([legacy, contract]), bus, clock, logger: captureLogger().logger });
   const deliver = (body: string, messageId = 'm') => processor.handle(parseQueueMessage(body, { messageId, sentTimestamp: clock.now() }), { dedupeKey: `sqs:${messageId}`, channel: 'sqs:test', body });
   return { processor, customers, events, bus, published, deliver };
+}
+
+/** A fresh store, a reader answering 10 seats, a clock at 2026-11-22 12:00 UTC and a processor over them. */
+export async function openProcessorFixture(dialect: Dialect): Promise<{ t: TestStore; reader: FakeReader; clock: ManualClock; rig: ProcessorRig }> {
+  const t = await openTestStore(dialect);
+  const reader = new FakeReader();
+  reader.answer = [seats(10)];
+  const clock = new ManualClock('2026-11-22T12:00:00Z');
+  return { t, reader, clock, rig: buildProcessor(t.store.db, reader, clock) };
 }
 
 /** Waits until `probe` is true (for reads held back by {@link FakeReader}). */
