@@ -122,7 +122,7 @@ export class BucketSealer {
     let sealed = 0;
     for (const { bucket, outcome } of done) {
       if ('failed' in outcome) {
-        this.deps.logger.error({ ...this.logOf(bucket), to: 'failed', alert: 'metering_unbillable', reason: outcome.failed }, 'metering record cannot be billed');
+        this.logUnbillable(bucket, outcome.failed);
         sealed++;
       } else if (outcome.ok) {
         this.logSealed(bucket, outcome);
@@ -130,6 +130,10 @@ export class BucketSealer {
       } else changed.push(bucket);
     }
     return sealed;
+  }
+
+  private logUnbillable(bucket: MeterBucket, reason: string): void {
+    this.deps.logger.error({ ...this.logOf(bucket), to: 'failed', alert: 'metering_unbillable', reason }, 'metering record cannot be billed');
   }
 
   private logSealed(bucket: MeterBucket, written: { quantity: number | null; hold: string | null }): void {
@@ -144,7 +148,7 @@ export class BucketSealer {
       const written = 'failed' in plan ? plan : await this.write(bucket, plan, { kind: 'seal' }, now);
       if ('failed' in written) {
         if (await this.deps.buckets.seal(bucket.id, bucket.usageCount, written, now)) {
-          this.deps.logger.error({ ...this.logOf(bucket), to: 'failed', alert: 'metering_unbillable', reason: written.failed }, 'metering record cannot be billed');
+          this.logUnbillable(bucket, written.failed);
           return true;
         }
       } else if (written.ok) {
