@@ -1,24 +1,40 @@
-import { Router } from 'express';
-import type { Logger } from 'pino';
+import { Router, type Response } from 'express';
+import type { Logger } from '../src/platform/logger';
 import { parseSnsHttpBody } from '../src/events/envelope';
 import type { EventProcessor } from '../src/events/event-processor';
-import { isAllowedSubscribeUrl, type SnsSignatureVerifier } from '../src/events/sns-signature';
+import type { SnsSignatureVerifier } from '../src/events/sns-signature';
+import { isAllowedSubscribeUrl, type SnsTrust } from '../src/events/sns-trust';
 
 export interface SnsHttpRoutesDeps {
   readonly verifier: SnsSignatureVerifier;
   readonly processor: EventProcessor;
   /** Fetches a SubscribeURL (GET) to confirm a subscription. */
   readonly confirm: (subscribeUrl: string) => Promise<void>;
-  /** Extra SubscribeURL patterns beyond AWS SNS hosts (the local simulator only). */
-  readonly extraSubscribeUrls?: RegExp[];
+  /** The embedded simulator's origin, trusted for SubscribeURLs (simulator mode and tests only). */
+  readonly trust: SnsTrust;
   readonly logger: Logger;
+}
+
+/** Shown in logs for a TopicArn nobody has authenticated yet: a short, printable prefix. */
+function loggable(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.replace(/[^\x20-\x7e]/g, '?').slice(0, 120) : undefined;
+}
+
+function problem(res: Response, status: number, code: string, detail: string): void {
+  const titles: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' };
+  if (status === 503) res.setHeader('Retry-After', '30');
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: 'about:blank', title: titles[status] ?? 'Error', status, code, detail }));
 }
 
 /**
  * `POST /marketplace/sns`: for sellers who subscribe an HTTPS endpoint to the Marketplace topics
  * directly (facts §4.2, §4.3). Every message's signature is verified against the certificate
  * from an AWS SNS host, the topic must be allow-listed, and a subscription is confirmed only by
- * fetching a SubscribeURL on an AWS SNS host. Unsigned or forged messages get 403.
+ * fetching a SubscribeURL on an AWS SNS host. Unsigned or forged messages get 403; every answer,
+ * errors included, is problem+json (SNS reads only the status).
  */
 export function snsHttpRoutes(deps: SnsHttpRoutesDeps): Router {
   const router = Router();
@@ -31,31 +47,41 @@ export function snsHttpRoutes(deps: SnsHttpRoutesDeps): Router {
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
       message = value as Record<string, unknown>;
     } catch {
-      res.status(400).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'validation_failed', detail: 'The body is not an SNS JSON message.' }));
+      problem(res, 400, 'validation_failed', 'The body is not an SNS JSON message.');
       return;
     }
     const verified = await deps.verifier.verify(message);
     if (!verified.ok) {
-      const status = verified.retryable ? 503 : 403;
-      deps.logger.warn({ reason: verified.reason, topicArn: message.TopicArn }, 'SNS HTTP message refused');
-      res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: status === 403 ? 'Forbidden' : 'Service Unavailable', status, code: status === 403 ? 'sns_signature_invalid' : 'sns_certificate_unavailable', detail: verified.reason }));
+      deps.logger.warn({ reason: verified.reason, topicArn: loggable(message.TopicArn) }, 'SNS HTTP message refused');
+      if (verified.retryable) problem(res, 503, 'sns_certificate_unavailable', verified.reason);
+      else problem(res, 403, 'sns_signature_invalid', verified.reason);
       return;
     }
     const parsed = parseSnsHttpBody(body);
     if (parsed.ok && 'control' in parsed) {
       const control = parsed.control;
-      if (!isAllowedSubscribeUrl(control.subscribeUrl, deps.extraSubscribeUrls)) {
-        res.status(403).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Forbidden', status: 403, code: 'sns_subscribe_url_refused', detail: 'The SubscribeURL is not on an AWS SNS host.' }));
+      if (!isAllowedSubscribeUrl(control.subscribeUrl, deps.trust)) {
+        problem(res, 403, 'sns_subscribe_url_refused', 'The SubscribeURL is not on an AWS SNS host.');
         return;
       }
       if (control.type === 'SubscriptionConfirmation') {
-        await deps.confirm(control.subscribeUrl);
+        try {
+          await deps.confirm(control.subscribeUrl);
+        } catch (error) {
+          deps.logger.warn({ err: error, topicArn: control.topicArn }, 'SNS subscription confirmation failed; SNS will send it again');
+          problem(res, 503, 'sns_confirmation_failed', 'The subscription could not be confirmed just now.');
+          return;
+        }
         deps.logger.info({ topicArn: control.topicArn }, 'SNS subscription confirmed');
       }
       res.status(200).json({ status: 'confirmed' });
       return;
     }
-    const result = await deps.processor.handle(parsed, { dedupeKey: `sns-http:${String(message.MessageId ?? 'unknown')}`, channel: 'sns-http', body: body.slice(0, 16_000) });
+    const result = await deps.processor.handle(parsed, {
+      dedupeKey: `sns-http:${String(message.MessageId ?? 'unknown').slice(0, 200)}`,
+      channel: 'sns-http',
+      body: body.slice(0, 16_000),
+    });
     res.status(200).json({ status: 'received', outcome: result.outcome });
   });
   return router;

@@ -1,37 +1,20 @@
 import { createSign } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  AWS_SNS_CERT_URL_PATTERN,
-  isAllowedSubscribeUrl,
-  simulatorCertUrlPattern,
-  simulatorSubscribeUrlPattern,
-  SnsSignatureVerifier,
-  type SnsVerifierOptions,
-} from '../../src/events/sns-signature';
+import { SnsCertificateStore, type CertificateFetch } from '../../src/events/sns-certificate-store';
+import { SnsSignatureVerifier } from '../../src/events/sns-signature';
+import type { SnsTrust } from '../../src/events/sns-trust';
+import { systemClock } from '../../src/platform/clock';
+import { makeTestCertificates, type TestCertificates } from '../support/test-certificates';
 import { fixtureJson } from './fixture-loader';
 
-// A throwaway RSA key and self-signed certificate, made with openssl (node:crypto cannot make X.509).
+let certs: TestCertificates;
 let keyPem = '';
 let certPem = '';
 let otherCertPem = '';
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'sns-cert-'));
-  try {
-    const make = (name: string): void => {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=sns.amazonaws.com',
-        '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`)], { stdio: 'ignore' });
-    };
-    make('a');
-    make('b');
-    keyPem = readFileSync(join(dir, 'a.key'), 'utf8');
-    certPem = readFileSync(join(dir, 'a.pem'), 'utf8');
-    otherCertPem = readFileSync(join(dir, 'b.pem'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  certs = makeTestCertificates();
+  keyPem = certs.leafKey;
+  certPem = certs.leaf;
+  otherCertPem = certs.otherLeaf;
 });
 
 const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem';
@@ -39,10 +22,14 @@ const TOPIC = 'arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notificati
 
 /** Signs exactly as facts §4.3 says, written independently of the code under test. */
 function sign(msg: Record<string, unknown>, version: '1' | '2'): Record<string, unknown> {
-  const keys = msg['Type'] === 'Notification'
-    ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
-    : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  const text = keys.filter((k) => msg[k] !== undefined).map((k) => `${k}\n${String(msg[k])}\n`).join('');
+  const keys =
+    msg['Type'] === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  const text = keys
+    .filter((k) => msg[k] !== undefined)
+    .map((k) => `${k}\n${String(msg[k])}\n`)
+    .join('');
   const signer = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256');
   signer.update(text, 'utf8');
   return { ...msg, SignatureVersion: version, SigningCertURL: msg['SigningCertURL'] ?? CERT_URL, Signature: signer.sign(keyPem, 'base64') };
@@ -53,15 +40,22 @@ function notification(extra: Record<string, unknown> = {}): Record<string, unkno
   return { ...rest, ...extra };
 }
 
-function verifier(opts: Partial<SnsVerifierOptions> = {}) {
+function verifier(
+  opts: { trust?: SnsTrust; allowedTopicArns?: string[]; fetchCertificate?: (url: string) => Promise<string>; cacheSize?: number } = {},
+) {
   const fetches: string[] = [];
+  const fetchPem: CertificateFetch = async (url) => {
+    fetches.push(url);
+    return { status: 200, body: await (opts.fetchCertificate ?? (async () => certPem))(url) };
+  };
   const v = new SnsSignatureVerifier({
-    allowedCertUrl: [],
-    fetchCertificate: async (url) => {
-      fetches.push(url);
-      return certPem;
-    },
-    ...opts,
+    trust: opts.trust ?? {},
+    certificates: new SnsCertificateStore(fetchPem, systemClock, {
+      cacheSize: opts.cacheSize ?? 50,
+      failureTtlMs: 0,
+      fetchesPerMinute: 1000,
+    }),
+    ...(opts.allowedTopicArns ? { allowedTopicArns: opts.allowedTopicArns } : {}),
   });
   return { v, fetches };
 }
@@ -107,6 +101,8 @@ describe('SnsSignatureVerifier (facts §4.3)', () => {
     'https://evil.example/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem',
     'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-short.pem',
     'http://127.0.0.1:4566/simulator/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem',
+    'https://sns.s3-us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem',
+    'https://sns.s3-accelerate.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem',
   ])('refuses cert URL %s without fetching it', async (url) => {
     const { v, fetches } = verifier();
     const r = await v.verify(sign(notification({ SigningCertURL: url }), '2'));
@@ -116,7 +112,7 @@ describe('SnsSignatureVerifier (facts §4.3)', () => {
 
   it('accepts the simulator cert URL when configured, alongside AWS', async () => {
     const local = 'http://127.0.0.1:4566/simulator/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem';
-    const { v, fetches } = verifier({ allowedCertUrl: [AWS_SNS_CERT_URL_PATTERN, simulatorCertUrlPattern(4566)] });
+    const { v, fetches } = verifier({ trust: { simulatorOrigin: 'http://127.0.0.1:4566' } });
     await expect(v.verify(sign(notification({ SigningCertURL: local }), '1'))).resolves.toEqual({ ok: true });
     await expect(v.verify(sign(notification(), '1'))).resolves.toEqual({ ok: true });
     expect(fetches).toEqual([local, CERT_URL]);
@@ -126,7 +122,10 @@ describe('SnsSignatureVerifier (facts §4.3)', () => {
 
   it('refuses a topic outside the allow-list, without fetching', async () => {
     const { v, fetches } = verifier({ allowedTopicArns: ['arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-other'] });
-    await expect(v.verify(sign(notification(), '2'))).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/TopicArn not allowed/) });
+    await expect(v.verify(sign(notification(), '2'))).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/TopicArn not allowed/),
+    });
     expect(fetches).toEqual([]);
     const { v: v2 } = verifier({ allowedTopicArns: [TOPIC] });
     await expect(v2.verify(sign(notification(), '2'))).resolves.toEqual({ ok: true });
@@ -134,15 +133,21 @@ describe('SnsSignatureVerifier (facts §4.3)', () => {
 
   it.each([['3'], ['0'], [1], [undefined]])('refuses SignatureVersion %p', async (version) => {
     const { v } = verifier();
-    await expect(v.verify({ ...sign(notification(), '1'), SignatureVersion: version })).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/SignatureVersion/) });
+    await expect(v.verify({ ...sign(notification(), '1'), SignatureVersion: version })).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/SignatureVersion/),
+    });
   });
 
-  it.each(['Message', 'MessageId', 'Timestamp', 'TopicArn', 'Type', 'Signature', 'SigningCertURL'])('refuses a message without %s', async (field) => {
-    const { v } = verifier();
-    const msg = sign(notification(), '2');
-    delete msg[field];
-    await expect(v.verify(msg)).resolves.toMatchObject({ ok: false });
-  });
+  it.each(['Message', 'MessageId', 'Timestamp', 'TopicArn', 'Type', 'Signature', 'SigningCertURL'])(
+    'refuses a message without %s',
+    async (field) => {
+      const { v } = verifier();
+      const msg = sign(notification(), '2');
+      delete msg[field];
+      await expect(v.verify(msg)).resolves.toMatchObject({ ok: false });
+    },
+  );
 
   it('signs SubscriptionConfirmation over SubscribeURL and Token (and UnsubscribeConfirmation too)', async () => {
     const { v } = verifier();
@@ -150,33 +155,26 @@ describe('SnsSignatureVerifier (facts §4.3)', () => {
     const signed = sign(confirmation, '1');
     await expect(v.verify(signed)).resolves.toEqual({ ok: true });
     await expect(v.verify({ ...signed, Token: 'forged' })).resolves.toMatchObject({ ok: false });
-    await expect(v.verify({ ...signed, SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&x=1' })).resolves.toMatchObject({ ok: false });
+    await expect(
+      v.verify({ ...signed, SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&x=1' }),
+    ).resolves.toMatchObject({ ok: false });
     const unsub = sign({ ...confirmation, Type: 'UnsubscribeConfirmation' }, '2');
     await expect(v.verify(unsub)).resolves.toEqual({ ok: true });
     const missing = sign({ ...confirmation, Token: undefined }, '2');
     await expect(v.verify(missing)).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/Token/) });
   });
 
-  it('caches certificates (LRU, bounded) and does not cache failures', async () => {
-    const urls = ['a', 'b', 'c'].map((c) => `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${c.repeat(32)}.pem`);
-    const { v, fetches } = verifier({ cacheSize: 2 });
-    for (const url of [urls[0], urls[0], urls[1], urls[0], urls[2], urls[0], urls[1]]) {
-      await expect(v.verify(sign(notification({ SigningCertURL: url }), '2'))).resolves.toEqual({ ok: true });
-    }
-    // a: fetched once (kept hot); b evicted by c, fetched again
-    expect(fetches).toEqual([urls[0], urls[1], urls[2], urls[1]]);
-
-    let calls = 0;
-    const flaky = new SnsSignatureVerifier({ allowedCertUrl: [], fetchCertificate: async () => (++calls === 1 ? Promise.reject(new Error('ECONNRESET')) : certPem) });
-    await expect(flaky.verify(sign(notification(), '1'))).resolves.toMatchObject({ ok: false, retryable: true, reason: expect.stringMatching(/ECONNRESET/) });
-    await expect(flaky.verify(sign(notification(), '1'))).resolves.toEqual({ ok: true });
-  });
-
-  it('refuses a body that is not a certificate, and expired certificates when a clock is given', async () => {
+  it('refuses a body that is not a certificate, or a certificate that is not an SNS signing certificate', async () => {
     const { v } = verifier({ fetchCertificate: async () => 'not a pem' });
-    await expect(v.verify(sign(notification(), '2'))).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/invalid signing certificate/) });
-    const { v: v2 } = verifier({ clock: { now: () => new Date('2200-01-01T00:00:00Z') } });
-    await expect(v2.verify(sign(notification(), '2'))).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/validity/) });
+    await expect(v.verify(sign(notification(), '2'))).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/invalid signing certificate/),
+    });
+    const { v: selfSigned } = verifier({ fetchCertificate: async () => certs.selfSigned });
+    await expect(selfSigned.verify(sign(notification(), '2'))).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/self-signed/),
+    });
   });
 
   it('never throws on garbage', async () => {
@@ -184,27 +182,5 @@ describe('SnsSignatureVerifier (facts §4.3)', () => {
     for (const garbage of [null, 42, 'str', [], { Type: 'Notification' }, { SignatureVersion: '1', Signature: '!!', Type: {} }]) {
       await expect(v.verify(garbage as unknown as Record<string, unknown>)).resolves.toMatchObject({ ok: false });
     }
-  });
-});
-
-describe('isAllowedSubscribeUrl (facts §4.2)', () => {
-  it.each([
-    ['https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn&Token=t', true],
-    ['https://sns.cn-north-1.amazonaws.com.cn/?Action=ConfirmSubscription', true],
-    ['http://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription', false],
-    ['https://sns.us-east-1.amazonaws.com.evil.example/', false],
-    ['https://user:pw@sns.us-east-1.amazonaws.com/', false],
-    ['https://sns.us-east-1.amazonaws.com:8443/', false],
-    ['https://evil.example/?sns.us-east-1.amazonaws.com', false],
-    ['http://127.0.0.1:4566/simulator/confirm?token=t', false],
-    ['not a url', false],
-  ])('%s → %s', (url, expected) => {
-    expect(isAllowedSubscribeUrl(url)).toBe(expected);
-  });
-
-  it('accepts configured extra patterns (the local simulator)', () => {
-    expect(isAllowedSubscribeUrl('http://127.0.0.1:4566/simulator/confirm?token=t', [simulatorSubscribeUrlPattern(4566)])).toBe(true);
-    expect(isAllowedSubscribeUrl('http://127.0.0.1:4567/simulator/confirm?token=t', [simulatorSubscribeUrlPattern(4566)])).toBe(false);
-    expect(isAllowedSubscribeUrl('http://127.0.0.1:1/simulator/x', [simulatorSubscribeUrlPattern()])).toBe(true);
   });
 });
