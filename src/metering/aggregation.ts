@@ -37,7 +37,16 @@
  *               timestamp, then smallest idempotency key); per-tag-set counts sum to the count.
  */
 import { z } from 'zod';
-import { MAX_QUANTITY, allocationKey, apportion, toUsageAllocations, validateTags, type AllocationLimits, type UsageAllocationInput, type UsageTags } from './allocations';
+import {
+  MAX_QUANTITY,
+  allocationKey,
+  apportion,
+  toUsageAllocations,
+  validateTags,
+  type AllocationLimits,
+  type UsageAllocationInput,
+  type UsageTags,
+} from './allocations';
 
 export const AGGREGATION_MODES = ['sum', 'max', 'latest', 'distinct', 'overage'] as const;
 export type AggregationMode = (typeof AGGREGATION_MODES)[number];
@@ -254,11 +263,11 @@ export function allocationParts(aggregate: BucketAggregate, mode: AggregationMod
     case 'sum':
       return new Map(Object.entries(aggregate.parts));
     case 'overage':
-      if (isPeakOverage(aggregate)) return aggregate.pick ? new Map([[aggregate.pick.tagKey, billed]]) : new Map();
+      if (isPeakOverage(aggregate)) return aggregate.pick ? new Map([[aggregate.pick.tagKey, billed]]) : new Map<string, number>();
       return apportion(new Map(Object.entries(aggregate.parts)), billed);
     case 'max':
     case 'latest':
-      return aggregate.pick ? new Map([[aggregate.pick.tagKey, billed]]) : new Map();
+      return aggregate.pick ? new Map([[aggregate.pick.tagKey, billed]]) : new Map<string, number>();
     case 'distinct': {
       const m = new Map<string, number>();
       for (const e of aggregate.ids) m.set(e.tagKey, (m.get(e.tagKey) ?? 0) + 1);
@@ -268,7 +277,11 @@ export function allocationParts(aggregate: BucketAggregate, mode: AggregationMod
 }
 
 /** `UsageAllocations` for the bucket's record, or `undefined` when only the untagged allocation would remain. */
-export function billedAllocations(aggregate: BucketAggregate, mode: AggregationMode, opts: BillingOptions = {}): UsageAllocationInput[] | undefined {
+export function billedAllocations(
+  aggregate: BucketAggregate,
+  mode: AggregationMode,
+  opts: BillingOptions = {},
+): UsageAllocationInput[] | undefined {
   return toUsageAllocations(allocationParts(aggregate, mode, opts), opts.limits);
 }
 
@@ -278,7 +291,10 @@ const aggregateSchema = z.union([
   z.discriminatedUnion('mode', [
     z.object({ mode: z.enum(['sum', 'overage']), total: z.number().int().min(0), parts: z.record(z.string(), z.number().int().min(0)) }),
     z.object({ mode: z.enum(['max', 'latest']), pick: picked.nullable() }),
-    z.object({ mode: z.literal('distinct'), ids: z.array(z.object({ id: z.string(), at: z.number(), idempotencyKey: z.string(), tagKey: z.string() })) }),
+    z.object({
+      mode: z.literal('distinct'),
+      ids: z.array(z.object({ id: z.string(), at: z.number(), idempotencyKey: z.string(), tagKey: z.string() })),
+    }),
   ]),
 ]);
 
@@ -289,4 +305,3 @@ export function parseBucketAggregate(value: unknown, mode: AggregationMode): Buc
   checkMode(r.data, mode);
   return r.data;
 }
-

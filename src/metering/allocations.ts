@@ -50,14 +50,17 @@ export function validateTags(tags: unknown): string[] {
   const entries = Object.entries(tags);
   if (entries.length > MAX_TAGS_PER_ALLOCATION) errors.push(`at most ${MAX_TAGS_PER_ALLOCATION} tags are allowed, got ${entries.length}`);
   for (const [key, value] of entries) {
-    if (key.length < 1 || key.length > MAX_TAG_KEY_LENGTH) errors.push(`tag key "${key.slice(0, 40)}" must be 1-${MAX_TAG_KEY_LENGTH} characters`);
+    if (key.length < 1 || key.length > MAX_TAG_KEY_LENGTH)
+      errors.push(`tag key "${key.slice(0, 40)}" must be 1-${MAX_TAG_KEY_LENGTH} characters`);
     else if (!TAG_CHARS.test(key)) errors.push(`tag key "${key.slice(0, 40)}" may contain only letters, digits, space and + - = . _ : / @`);
     if (typeof value !== 'string') {
       errors.push(`tag "${key.slice(0, 40)}" must have a string value`);
       continue;
     }
-    if (value.length < 1 || value.length > MAX_TAG_VALUE_LENGTH) errors.push(`tag "${key.slice(0, 40)}" value must be 1-${MAX_TAG_VALUE_LENGTH} characters`);
-    else if (!TAG_CHARS.test(value)) errors.push(`tag "${key.slice(0, 40)}" value may contain only letters, digits, space and + - = . _ : / @`);
+    if (value.length < 1 || value.length > MAX_TAG_VALUE_LENGTH)
+      errors.push(`tag "${key.slice(0, 40)}" value must be 1-${MAX_TAG_VALUE_LENGTH} characters`);
+    else if (!TAG_CHARS.test(value))
+      errors.push(`tag "${key.slice(0, 40)}" value may contain only letters, digits, space and + - = . _ : / @`);
   }
   return errors;
 }
@@ -111,7 +114,9 @@ export function apportion(weights: ReadonlyMap<string, number>, total: number): 
     given += q;
     rems.push({ key, weight: w, rem: num % sumW });
   }
-  rems.sort((a, b) => (a.rem !== b.rem ? (a.rem > b.rem ? -1 : 1) : a.weight !== b.weight ? b.weight - a.weight : compareKeys(a.key, b.key)));
+  rems.sort((a, b) =>
+    a.rem !== b.rem ? (a.rem > b.rem ? -1 : 1) : a.weight !== b.weight ? b.weight - a.weight : compareKeys(a.key, b.key),
+  );
   for (let left = T - given, i = 0; left > 0n; left--, i++) {
     const r = rems[i % rems.length]!;
     out.set(r.key, (out.get(r.key) ?? 0) + 1);
@@ -193,14 +198,17 @@ export function allocatedTotal(allocations: readonly UsageAllocationInput[] | un
 export function validateUsageAllocations(allocations: readonly UsageAllocationInput[] | undefined, quantity: number): string[] {
   if (allocations === undefined) return [];
   const errors: string[] = [];
-  if (allocations.length < 1 || allocations.length > MAX_ALLOCATIONS_PER_RECORD) errors.push(`UsageAllocations must have 1-${MAX_ALLOCATIONS_PER_RECORD} entries, got ${allocations.length}`);
+  if (allocations.length < 1 || allocations.length > MAX_ALLOCATIONS_PER_RECORD)
+    errors.push(`UsageAllocations must have 1-${MAX_ALLOCATIONS_PER_RECORD} entries, got ${allocations.length}`);
   const seen = new Set<string>();
   let sum = 0;
   for (const a of allocations) {
     const q = a.AllocatedUsageQuantity;
-    if (!Number.isInteger(q) || q < 0 || q > MAX_QUANTITY) errors.push(`AllocatedUsageQuantity must be an integer 0-${MAX_QUANTITY}, got ${q}`);
+    if (!Number.isInteger(q) || q < 0 || q > MAX_QUANTITY)
+      errors.push(`AllocatedUsageQuantity must be an integer 0-${MAX_QUANTITY}, got ${q}`);
     sum += q;
-    if (a.Tags !== undefined && (a.Tags.length < 1 || a.Tags.length > MAX_TAGS_PER_ALLOCATION)) errors.push(`an allocation must have 1-${MAX_TAGS_PER_ALLOCATION} tags`);
+    if (a.Tags !== undefined && (a.Tags.length < 1 || a.Tags.length > MAX_TAGS_PER_ALLOCATION))
+      errors.push(`an allocation must have 1-${MAX_TAGS_PER_ALLOCATION} tags`);
     const tags: Record<string, string> = {};
     for (const t of a.Tags ?? []) {
       if (Object.prototype.hasOwnProperty.call(tags, t.Key)) errors.push(`tag key "${t.Key}" repeated in one allocation`);

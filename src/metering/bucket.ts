@@ -1,17 +1,13 @@
 import type { BucketAggregate } from './aggregation';
 import type { UsageAllocationInput } from './allocations';
+import type { BucketState } from './bucket-lifecycle';
 import type { RecordIdentity } from './record-batching';
 
-/**
- * Life of a bucket (design §2): `open` (usage may still arrive) → `sealed` (quantity, allocations
- * and identity frozen) → `sending` (claimed; a call may be in flight) → `accepted` | `duplicate` |
- * `not_subscribed` | `expired` | `failed`. `sending` goes back to `sealed` for a retry.
- */
-export const BUCKET_STATES = ['open', 'sealed', 'sending', 'accepted', 'duplicate', 'not_subscribed', 'expired', 'failed'] as const;
-export type BucketState = (typeof BUCKET_STATES)[number];
-
-/** Final states: nothing more is sent for the bucket. */
-export const FINAL_STATES: readonly BucketState[] = ['accepted', 'duplicate', 'not_subscribed', 'expired', 'failed'];
+/** A record's quantity and its allocations, frozen together. */
+export interface FrozenQuantity {
+  readonly quantity: number;
+  readonly allocations: UsageAllocationInput[] | undefined;
+}
 
 /** One (customer, dimension, hour) bucket: exactly one metering record. */
 export interface MeterBucket {
@@ -34,14 +30,14 @@ export interface MeterBucket {
   readonly heartbeat: boolean;
   readonly state: BucketState;
   /**
-   * Frozen at seal; null while open, and while a sealed bucket waits for what its quantity depends on
-   * (an overage dimension's entitlement). `lastError` then says what it waits for.
+   * Frozen at seal; null while open, and while a held bucket waits for what its quantity depends on
+   * (an overage dimension's entitlement, see `holdReason`).
    */
   readonly quantity: number | null;
   readonly allocations: UsageAllocationInput[] | undefined;
   /**
    * Frozen once known (never both styles for one customer-hour, facts §1.6). Null for MeterUsage, and
-   * for a sealed BatchMeterUsage bucket whose customer has no identity yet (it waits, see `lastError`).
+   * for a held BatchMeterUsage bucket whose customer has no identity yet (see `holdReason`).
    */
   readonly identity: RecordIdentity | null;
   readonly attempts: number;
@@ -51,7 +47,12 @@ export interface MeterBucket {
   readonly leaseOwner: string | null;
   readonly leaseUntil: Date | null;
   readonly meteringRecordId: string | null;
+  /** Why the last attempt did not settle the record (AWS's answer, our backoff), or why it failed. */
   readonly lastError: string | null;
+  /** While `held`: what the record waits for, in words a person can act on. Null otherwise. */
+  readonly holdReason: string | null;
+  /** AWS's request id of the last call that carried the record (for support cases). */
+  readonly awsRequestId: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly sealedAt: Date | null;

@@ -1,17 +1,15 @@
-import type { BatchMeterUsageResult } from '@aws-sdk/client-marketplace-metering';
-import type { Kysely } from 'kysely';
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
-import type { Database } from '../store/schema';
-import { nextAttemptAt } from './backoff';
+import type { Db } from '../store/schema';
 import type { MeterBucket } from './bucket';
-import type { BucketRepository } from './bucket.repository';
+import type { BucketTransitions } from './bucket-transitions.repository';
 import { markMeterUsageFailing, markMeterUsageHealthy, readMeterUsageFailingSince } from './metering-state.repository';
+import { planResult } from './outcome-transitions';
 import type { MeteringGateway, Pacer } from './ports';
 import type { TokenBucket } from './rate-limiter';
 import { planBatchesDetailed, requestBytes, splitForIsolation, type MeteringBatch, type PendingRecord } from './record-batching';
-import { classifyBatchError, classifyBatchResponse, classifyMeterUsageError, classifyMeterUsageResponse, isThrottlingError, type RecordOutcome } from './result-classification';
-import { isWithinWindow, windowDeadline, type WindowPolicy } from './windows';
+import { classifyBatchCall, classifyFailure, type RecordOutcome } from './result-classification';
+import { isWithinWindow, type WindowPolicy } from './windows';
 
 /** Sending settings (defaults in `EmitterSettings`). */
 export interface SenderSettings {
@@ -25,14 +23,8 @@ export interface SenderSettings {
   readonly meterUsageWindow: WindowPolicy;
 }
 
-/** A sealed record that cannot be sent yet is looked at again this often (or at its window's end), ms. */
-export const HOLD_RETRY_MS = 5 * 60_000;
-
-/** Completes a claimed bucket that waits for its quantity or identity (see `BucketSealer.completeClaimed`). */
-export type CompleteClaimed = (bucket: MeterBucket, owner: string, now: Date) => Promise<{ bucket: MeterBucket } | { wait: string } | { failed: string }>;
-
-/** A record outcome, or: still waiting for what the record lacks (entitlement, identity). */
-type SenderOutcome = RecordOutcome | { next: 'hold'; reason: string };
+/** Writes the outcomes of one call (or of records refused before any call) in one statement. */
+type Settle = (outcomes: ReadonlyMap<string, RecordOutcome>, awsRequestId?: string | null) => Promise<void>;
 
 /** Outcome counts of one pass. */
 export interface SendSummary {
@@ -56,18 +48,32 @@ export class BucketSender {
 
   constructor(
     private readonly deps: {
-      buckets: BucketRepository;
-      db: Kysely<Database>;
+      transitions: BucketTransitions;
+      db: Db;
       gateway: MeteringGateway;
       limiter: TokenBucket;
       pacer: Pacer;
       logger: Logger;
       clock: Clock;
       settings: SenderSettings;
-      complete?: CompleteClaimed;
-      random?: () => number;
+      random?: (() => number) | undefined;
+      /**
+       * Asked right before each call leaves: may it? False (the metering sender lease was lost,
+       * `sender-lease.ts`) stops this pass's calls; the records claimed and not sent are resent
+       * unchanged by the instance that holds the lease. Default: always.
+       */
+      mayCall?: (() => Promise<boolean>) | undefined;
     },
   ) {}
+
+  private stopCalls = false;
+
+  /** Whether the next call may leave (see `mayCall`); once refused, no further call of the pass leaves. */
+  private async callAllowed(): Promise<boolean> {
+    if (this.stopCalls) return false;
+    if (this.deps.mayCall && !(await this.deps.mayCall())) this.stopCalls = true;
+    return !this.stopCalls;
+  }
 
   /** Reads the stored MeterUsage failure clock (another instance, or this one before a restart, may have started it). */
   async loadHealth(): Promise<void> {
@@ -86,10 +92,12 @@ export class BucketSender {
     const summary: SendSummary = { calls: 0, outcomes: {} };
     const s = this.deps.settings;
     const dueBy = this.deps.clock.now();
+    this.stopCalls = false;
     const queue: Array<() => Promise<void>> = [];
     let exhausted = false;
     let failure: unknown;
-    let refill: Promise<void> | null = null;
+    // Assigned by the workers' closures: typed so the checks below are not narrowed to `null`.
+    let refill = null as Promise<void> | null;
     const topUp = (): Promise<void> =>
       (refill ??= this.claimRound(summary, dueBy)
         .then((tasks) => {
@@ -106,7 +114,7 @@ export class BucketSender {
     const worker = async (): Promise<void> => {
       // Once stopping or failing, no new call starts; the claims not sent lapse with their lease,
       // as after a crash, and are resent unchanged.
-      while (!shouldStop() && failure === undefined) {
+      while (!shouldStop() && !this.stopCalls && failure === undefined) {
         if (queue.length <= s.concurrency && !exhausted) void topUp();
         const task = queue.shift();
         if (task) {
@@ -129,99 +137,105 @@ export class BucketSender {
   private async claimRound(summary: SendSummary, dueBy: Date): Promise<Array<() => Promise<void>> | null> {
     const s = this.deps.settings;
     const now = this.deps.clock.now();
-    const claimed = await this.deps.buckets.claimDue(s.owner, now, s.leaseMs, s.claimSize, { dueBy });
+    const claimed = await this.deps.transitions.claimDue(s.owner, now, s.leaseMs, s.claimSize, { dueBy });
     if (claimed.length === 0) return null;
     const byId = new Map(claimed.map((b) => [b.id, b]));
-    const record = async (id: string, outcome: SenderOutcome) => {
-      summary.outcomes[outcome.next] = (summary.outcomes[outcome.next] ?? 0) + 1;
-      await this.apply(byId.get(id)!, outcome, this.deps.clock.now());
+    const settle: Settle = async (outcomes, awsRequestId) => {
+      for (const o of outcomes.values()) summary.outcomes[o.next] = (summary.outcomes[o.next] ?? 0) + 1;
+      await this.settle(byId, outcomes, awsRequestId, this.deps.clock.now());
     };
     const batchBuckets: PendingRecord[] = [];
+    const refused = new Map<string, RecordOutcome>();
     const tasks: Array<() => Promise<void>> = [];
-    for (const claimedBucket of claimed) {
-      let b = claimedBucket;
-      if (!toPending(b) && this.deps.complete) {
-        // Sealed while its entitlement or identity was unknown: complete it under the claim.
-        const done = await this.deps.complete(b, s.owner, now);
-        if ('wait' in done) {
-          await record(b.id, { next: 'hold', reason: done.wait });
-          continue;
-        }
-        if ('failed' in done) {
-          await record(b.id, { next: 'failed', reason: done.failed });
-          continue;
-        }
-        b = done.bucket;
-        byId.set(b.id, b);
-      }
+    for (const b of claimed) {
       const pending = toPending(b);
-      if (!pending) await record(b.id, { next: 'failed', reason: 'sealed bucket without quantity or identity' });
-      else if (b.api === 'meter-usage') tasks.push(() => this.sendMeterUsage(b, pending, now, record, summary));
+      if (!pending) {
+        // Only complete records are sealed (bucket-lifecycle.ts); an incomplete one here is a bug.
+        // It is not failed: it is retried, loudly, until its window closes.
+        this.deps.logger.error(
+          { event: 'metering.invariant', alert: 'metering_invariant', bucketId: b.id },
+          'a claimed record lacks its quantity or identity; it is kept, not sent',
+        );
+        refused.set(b.id, { next: 'retry', reason: 'claimed without its quantity or identity (a bug): kept for a person to look at' });
+      } else if (b.api === 'meter-usage') tasks.push(() => this.sendMeterUsage(b, pending, now, settle, summary));
       else batchBuckets.push(pending);
     }
     const { batches, rejected } = planBatchesDetailed(batchBuckets, { now, window: s.batchWindow });
     for (const r of rejected) {
-      await record(r.record.bucketId, r.kind === 'expired' ? { next: 'expired', reason: r.reason } : r.kind === 'not-yet' ? { next: 'retry', reason: r.reason } : { next: 'failed', reason: `${r.kind}: ${r.reason}` });
+      refused.set(
+        r.record.bucketId,
+        r.kind === 'expired'
+          ? { next: 'expired', reason: r.reason }
+          : r.kind === 'not-yet'
+            ? { next: 'retry', reason: r.reason }
+            : { next: 'failed', reason: `${r.kind}: ${r.reason}` },
+      );
     }
-    for (const batch of batches) tasks.push(() => this.sendBatch(batch, record, summary));
+    if (refused.size > 0) await settle(refused);
+    for (const batch of batches) tasks.push(() => this.sendBatch(batch, settle, summary));
     return tasks;
   }
 
   /** One BatchMeterUsage call; a whole-batch rejection is split until the bad record is alone (design §3.4). */
-  private async sendBatch(claimedBatch: MeteringBatch, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
+  private async sendBatch(claimedBatch: MeteringBatch, settle: Settle, summary: SendSummary): Promise<void> {
     // The lease is renewed first and the pacing wait (well under a second at the quota) comes
     // after: the wait then ends at the moment the call leaves, so a slow store call cannot push
     // this call into the next one's slot.
     const batch = await this.stillHeld(claimedBatch);
-    if (!batch) return;
+    if (!batch || !(await this.callAllowed())) return;
     await this.pace();
     summary.calls++;
-    let outcomes: Map<string, RecordOutcome>;
-    try {
-      const response: BatchMeterUsageResult = await this.deps.gateway.batchMeterUsage(batch);
-      this.deps.limiter.onSuccess(this.deps.pacer.nowMs());
-      const c = classifyBatchResponse(batch, response);
-      if (c.unmatched.length > 0) this.deps.logger.warn({ event: 'metering.unmatched', count: c.unmatched.length }, 'BatchMeterUsage returned results for records we did not send');
-      outcomes = c.outcomes;
-    } catch (error) {
-      if (isThrottlingError(error)) this.deps.limiter.onThrottled(this.deps.pacer.nowMs());
-      outcomes = classifyBatchError(batch, error).outcomes;
-    }
+    const result = await this.deps.gateway.batchMeterUsage(batch);
+    if (result.ok) this.deps.limiter.onSuccess(this.deps.pacer.nowMs());
+    else if (result.failure.kind === 'throttled') this.deps.limiter.onThrottled(this.deps.pacer.nowMs());
+    const { outcomes, unmatched } = classifyBatchCall(batch, result);
+    if (unmatched.length > 0)
+      this.deps.logger.warn(
+        { event: 'metering.unmatched', count: unmatched.length },
+        'BatchMeterUsage returned results for records we did not send',
+      );
     const first = outcomes.values().next().value as RecordOutcome | undefined;
     if (first?.next === 'isolate') {
       const halves = splitForIsolation(batch);
-      this.deps.logger.warn({ event: 'metering.isolate', records: batch.records.length, reason: first.reason }, 'whole batch rejected: splitting to isolate the bad record');
+      this.deps.logger.warn(
+        { event: 'metering.isolate', records: batch.records.length, reason: first.reason },
+        'whole batch rejected: splitting to isolate the bad record',
+      );
       if (halves) {
-        for (const half of halves) await this.sendBatch(half, record, summary);
+        for (const half of halves) await this.sendBatch(half, settle, summary);
         return;
       }
     }
-    await recordAll(outcomes, record);
+    await settle(outcomes, result.ok ? result.requestId : (result.failure.requestId ?? null));
   }
 
-  private async sendMeterUsage(b: MeterBucket, pending: PendingRecord, now: Date, record: (id: string, o: SenderOutcome) => Promise<void>, summary: SendSummary): Promise<void> {
+  private async sendMeterUsage(b: MeterBucket, pending: PendingRecord, now: Date, settle: Settle, summary: SendSummary): Promise<void> {
     if (!isWithinWindow(b.hour, now, this.deps.settings.meterUsageWindow)) {
-      await record(b.id, { next: 'expired', reason: 'past the MeterUsage window (6 hours, facts §1.7)' });
+      await settle(new Map([[b.id, { next: 'expired', reason: 'past the MeterUsage window (6 hours, facts §1.7)' }]]));
       return;
     }
-    if ((await this.deps.buckets.renewLeases([b.id], this.deps.settings.owner, this.deps.clock.now(), this.deps.settings.leaseMs)).size === 0) {
-      this.deps.logger.warn({ event: 'metering.lease_lost', bucketId: b.id, customerId: b.customerId, dimension: b.dimension, hour: b.hour.toISOString() }, 'lease lost before the call; another instance sends the record');
+    if (
+      (await this.deps.transitions.renewLeases([b.id], this.deps.settings.owner, this.deps.clock.now(), this.deps.settings.leaseMs))
+        .size === 0
+    ) {
+      this.deps.logger.warn(
+        { event: 'metering.lease_lost', bucketId: b.id, customerId: b.customerId, dimension: b.dimension, hour: b.hour.toISOString() },
+        'lease lost before the call; another instance sends the record',
+      );
       return;
     }
+    if (!(await this.callAllowed())) return;
     await this.pace();
     summary.calls++;
-    let outcomes: Map<string, RecordOutcome>;
-    try {
-      // The bucket id as ClientToken: a resend after a crash is the same request (facts §1.7).
-      const out = await this.deps.gateway.meterUsage(pending, { clientToken: b.id });
-      this.deps.limiter.onSuccess(this.deps.pacer.nowMs());
-      outcomes = classifyMeterUsageResponse(pending, { MeteringRecordId: out.meteringRecordId ?? undefined });
-    } catch (error) {
-      if (isThrottlingError(error)) this.deps.limiter.onThrottled(this.deps.pacer.nowMs());
-      outcomes = classifyMeterUsageError(pending, error);
-    }
-    await this.noteMeterUsageHealth(outcomes.get(b.id));
-    await recordAll(outcomes, record);
+    // The bucket id as ClientToken: a resend after a crash is the same request (facts §1.7).
+    const result = await this.deps.gateway.meterUsage(pending, { clientToken: b.id });
+    if (result.ok) this.deps.limiter.onSuccess(this.deps.pacer.nowMs());
+    else if (result.failure.kind === 'throttled') this.deps.limiter.onThrottled(this.deps.pacer.nowMs());
+    const outcome: RecordOutcome = result.ok
+      ? { next: 'accepted', meteringRecordId: result.meteringRecordId }
+      : classifyFailure(result.failure, 1);
+    await this.noteMeterUsageHealth(outcome);
+    await settle(new Map([[b.id, outcome]]), result.ok ? result.requestId : (result.failure.requestId ?? null));
   }
 
   /**
@@ -252,10 +266,18 @@ export class BucketSender {
    */
   private async stillHeld(batch: MeteringBatch): Promise<MeteringBatch | null> {
     const s = this.deps.settings;
-    const held = await this.deps.buckets.renewLeases(batch.records.map((r) => r.bucketId), s.owner, this.deps.clock.now(), s.leaseMs);
+    const held = await this.deps.transitions.renewLeases(
+      batch.records.map((r) => r.bucketId),
+      s.owner,
+      this.deps.clock.now(),
+      s.leaseMs,
+    );
     if (held.size === batch.records.length) return batch;
     const lost = batch.records.filter((r) => !held.has(r.bucketId));
-    this.deps.logger.warn({ event: 'metering.lease_lost', records: lost.length, bucketIds: lost.map((r) => r.bucketId) }, 'lease lost before the call; another instance sends these records');
+    this.deps.logger.warn(
+      { event: 'metering.lease_lost', records: lost.length, bucketIds: lost.map((r) => r.bucketId) },
+      'lease lost before the call; another instance sends these records',
+    );
     if (held.size === 0) return null;
     const records = batch.records.filter((r) => held.has(r.bucketId));
     return { ...batch, records, approxBytes: requestBytes(batch.productCode, records) };
@@ -270,60 +292,57 @@ export class BucketSender {
     }
   }
 
-  /** Writes the outcome and logs the state change; alerts for the outcomes a person must look at. */
-  private async apply(b: MeterBucket, o: SenderOutcome, now: Date): Promise<void> {
+  /**
+   * Writes the outcomes of one call in one statement, then logs each state change, with an alert
+   * for the outcomes a person must look at. A record whose lease was lost meanwhile is not written:
+   * another instance owns it now and resends it unchanged.
+   */
+  private async settle(
+    byId: ReadonlyMap<string, MeterBucket>,
+    outcomes: ReadonlyMap<string, RecordOutcome>,
+    awsRequestId: string | null | undefined,
+    now: Date,
+  ): Promise<void> {
     const s = this.deps.settings;
-    const window = b.api === 'meter-usage' ? s.meterUsageWindow : s.batchWindow;
-    const log = { event: 'metering.state', bucketId: b.id, customerId: b.customerId, productCode: b.productCode, dimension: b.dimension, hour: b.hour.toISOString(), attempt: b.attempts, quantity: b.quantity, from: 'sending' };
-    let ok: boolean;
-    switch (o.next) {
-      case 'accepted':
-        ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'accepted', meteringRecordId: o.meteringRecordId, lastError: null }, now);
-        this.deps.logger.info({ ...log, to: 'accepted', meteringRecordId: o.meteringRecordId }, 'metering record accepted');
-        break;
-      case 'duplicate':
-        ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'duplicate', lastError: 'DuplicateRecord: AWS already holds a different quantity for this customer, dimension and hour; the original stands' }, now);
-        this.deps.logger.error({ ...log, to: 'duplicate', alert: 'metering_duplicate' }, 'metering record conflicts with one AWS already billed');
-        break;
-      case 'not_subscribed':
-        ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'not_subscribed', lastError: 'CustomerNotSubscribed' }, now);
-        this.deps.logger.error({ ...log, to: 'not_subscribed', alert: 'metering_not_subscribed' }, 'AWS says the customer is not subscribed; the record was not billed');
-        break;
-      case 'failed':
-      case 'expired':
-        ok = await this.deps.buckets.finish(b.id, s.owner, { state: o.next, lastError: o.reason }, now);
-        this.deps.logger.error({ ...log, to: o.next, alert: `metering_${o.next}`, reason: o.reason }, `metering record ${o.next}`);
-        break;
-      case 'hold': {
-        // Waits for its entitlement or identity; expires only when the AWS window closes.
-        const deadline = windowDeadline(b.hour, window);
-        if (now.getTime() > deadline.getTime()) {
-          ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'expired', lastError: `past the AWS window while ${o.reason}` }, now);
-          this.deps.logger.error({ ...log, to: 'expired', alert: 'metering_expired', reason: o.reason }, 'metering record expired while it waited');
-          break;
-        }
-        const at = new Date(Math.min(now.getTime() + HOLD_RETRY_MS, deadline.getTime() + 1));
-        ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'sealed', lastError: o.reason, nextAttemptAt: at, resetBudget: true }, now);
-        this.deps.logger.warn({ ...log, to: 'sealed', alert: 'metering_held', reason: o.reason, nextAttemptAt: at.toISOString() }, 'metering record waits before it can be sent');
-        break;
+    const policy = { ...s, random: this.deps.random };
+    const planned = [...outcomes].map(([id, o]) => ({
+      bucket: byId.get(id)!,
+      plan: planResult(byId.get(id)!, o, now, policy, awsRequestId),
+    }));
+    const written = await this.deps.transitions.recordResults(
+      s.owner,
+      planned.map((p) => p.plan.write),
+      now,
+    );
+    for (const { bucket: b, plan } of planned) {
+      const log = {
+        event: 'metering.state',
+        bucketId: b.id,
+        customerId: b.customerId,
+        productCode: b.productCode,
+        dimension: b.dimension,
+        hour: b.hour.toISOString(),
+        attempt: b.attempts,
+        quantity: b.quantity,
+        from: 'sending',
+      };
+      if (!written.has(b.id)) {
+        this.deps.logger.warn(
+          { ...log, event: 'metering.lease_lost' },
+          'lease lost before the result was recorded; another instance resends it',
+        );
+        continue;
       }
-      case 'retry':
-      case 'isolate': {
-        const deadline = windowDeadline(b.hour, window);
-        const next = nextAttemptAt(Math.max(1, b.attempts), b.firstAttemptAt ?? now, now, { budgetMs: s.retryBudgetMs, capMs: s.retryCapMs, notAfter: deadline, random: this.deps.random });
-        if (next === 'give-up' && now.getTime() > deadline.getTime()) {
-          ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'expired', lastError: `past the AWS window after ${b.attempts} attempts: ${o.reason}` }, now);
-          this.deps.logger.error({ ...log, to: 'expired', alert: 'metering_expired', reason: o.reason }, 'metering record expired');
-          break;
-        }
-        // Past the 30-minute budget but still inside the window: keep trying, more slowly (the money is real).
-        const at = next === 'give-up' ? new Date(Math.min(now.getTime() + s.retryCapMs, Math.max(now.getTime() + 1, deadline.getTime() - 60_000))) : new Date(Math.max(next.getTime(), now.getTime() + 1));
-        ok = await this.deps.buckets.finish(b.id, s.owner, { state: 'sealed', lastError: o.reason, nextAttemptAt: at, resetBudget: next === 'give-up' }, now);
-        this.deps.logger.warn({ ...log, to: 'sealed', reason: o.reason, nextAttemptAt: at.toISOString() }, 'metering record will be resent');
-        break;
-      }
+      const fields = {
+        ...log,
+        to: plan.to,
+        ...(plan.write.meteringRecordId ? { meteringRecordId: plan.write.meteringRecordId } : {}),
+        ...(plan.alert ? { alert: plan.alert } : {}),
+        ...(plan.reason ? { reason: plan.reason } : {}),
+        ...(plan.write.nextAttemptAt ? { nextAttemptAt: plan.write.nextAttemptAt.toISOString() } : {}),
+      };
+      this.deps.logger[plan.level](fields, plan.message);
     }
-    if (!ok) this.deps.logger.warn({ ...log, event: 'metering.lease_lost' }, 'lease lost before the result was recorded; another instance resends it');
   }
 }
 
@@ -339,17 +358,4 @@ function toPending(b: MeterBucket): PendingRecord | null {
     quantity: b.quantity,
     allocations: b.allocations,
   };
-}
-
-/** Records every outcome of a call, even when one write fails (then the first failure is thrown). */
-async function recordAll(outcomes: Map<string, SenderOutcome>, record: (id: string, o: SenderOutcome) => Promise<void>): Promise<void> {
-  let failure: { error: unknown } | undefined;
-  for (const [id, o] of outcomes) {
-    try {
-      await record(id, o);
-    } catch (error) {
-      failure ??= { error };
-    }
-  }
-  if (failure) throw failure.error;
 }

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { CustomerRepository } from '../customers/customer.repository';
 import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { ProductCatalog } from '../products/product-config';
 import type { DialectName } from '../store/dialect';
-import type { Database } from '../store/schema';
+import type { Db } from '../store/schema';
 import { BucketRepository } from './bucket.repository';
+import { BucketTransitions } from './bucket-transitions.repository';
+import { catchUpHours, HeartbeatsAndFlushes } from './emitter-heartbeats';
 import { BucketSealer } from './emitter-sealer';
 import { BucketSender, type SendSummary } from './emitter-sender';
+import { FinalFlushRepository } from './final-flush.repository';
 import { HOUR_MS, hourStart } from './hours';
 import { realPacer, type MeteringGateway, type Pacer } from './ports';
 import { readLastCompletedHour, saveLastCompletedHour } from './progress.repository';
 import { TokenBucket } from './rate-limiter';
-import { isThrottlingError } from './result-classification';
+import type { LeaseStore } from '../platform/leases';
+import { SenderLease } from './sender-lease';
 import { batchMeterUsageWindow, meterUsageWindow, type WindowPolicy } from './windows';
 
 /** Emitter settings; every member has a default (see {@link defaultEmitterSettings}). */
@@ -34,6 +38,11 @@ export interface EmitterSettings {
   readonly concurrency: number;
   /** A `sending` claim older than this is presumed dead and resent, ms. Default 120,000. */
   readonly leaseMs: number;
+  /**
+   * The metering sender lease (one sending instance per database, `sender-lease.ts`): a dead
+   * holder is replaced after this long, ms. Default 30,000.
+   */
+  readonly senderLeaseMs: number;
   /** Buckets claimed per round. Default 250 (10 full calls). */
   readonly claimSize: number;
   /** BatchMeterUsage window. Default 24 h with the month-end cut-off (facts §1.6). */
@@ -55,6 +64,7 @@ export const defaultEmitterSettings: EmitterSettings = Object.freeze({
   ratePerSecond: 10,
   concurrency: 4,
   leaseMs: 120_000,
+  senderLeaseMs: 30_000,
   claimSize: 250,
   batchWindow: batchMeterUsageWindow,
   meterUsageWindow,
@@ -63,22 +73,22 @@ export const defaultEmitterSettings: EmitterSettings = Object.freeze({
 });
 
 /**
- * Fraction of `ratePerSecond` the calls are paced at. AWS counts the quota when requests arrive;
- * calls spaced exactly 1/rate apart reach it with network jitter, so one second can hold
- * rate + 1 of them and the extra call is throttled (then retried, and the adaptive rate halves).
- * 5% headroom keeps evenly paced calls under the quota without giving up measurable throughput.
- * Calls never leave closer than 1/rate + 1 ms apart, so no second holds more than `rate` of them
- * as they leave; within that, up to {@link PACING_CATCH_UP_MS} of lateness (a garbage collection,
- * a slow store call) is made up, so stalls do not eat the headroom.
+ * Fraction of `ratePerSecond` the calls are paced at. AWS counts the quota when requests arrive,
+ * and the time from a call's departure to its arrival varies (signing, a busy event loop, the
+ * network). Calls that leave `s` apart can arrive bunched: a one-second window at arrival holds
+ * more than `rate` of them once that variation reaches `rate × s − 1` seconds. At the full rate
+ * (s = 1/rate) any variation at all draws a throttle; at 80% of it, a quarter of a second is
+ * absorbed. Late calls are not made up: a catch-up at a shorter spacing would spend the same margin.
  */
-const PACING_HEADROOM = 0.95;
-const PACING_CATCH_UP_MS = 1_000;
+const PACING_HEADROOM = 0.8;
 
 /** What one run did. */
 export interface RunSummary {
   sealedThrough: string | null;
   heartbeats: number;
   sealed: number;
+  /** Held records completed (what they waited for became known) and now sendable. */
+  completed: number;
   finalFlushes: number;
   send: SendSummary;
 }
@@ -91,31 +101,84 @@ export interface RunSummary {
 export class MeteringEmitter {
   readonly settings: EmitterSettings;
   private readonly buckets: BucketRepository;
+  private readonly transitions: BucketTransitions;
   private readonly sealer: BucketSealer;
+  private readonly hourly: HeartbeatsAndFlushes;
   private readonly sender: BucketSender;
+  private readonly senderLease: SenderLease | null;
+  private readonly owner: string;
   private readonly flushTimers = new Map<string, NodeJS.Timeout>();
   private inFlight: Promise<RunSummary> | null = null;
   private stopped = false;
 
   constructor(
-    private readonly deps: { db: Kysely<Database>; dialect: DialectName; catalog: ProductCatalog; gateway: MeteringGateway; clock: Clock; logger: Logger; settings?: Partial<EmitterSettings>; pacer?: Pacer; random?: () => number },
+    private readonly deps: {
+      db: Db;
+      dialect: DialectName;
+      catalog: ProductCatalog;
+      gateway: MeteringGateway;
+      clock: Clock;
+      logger: Logger;
+      settings?: Partial<EmitterSettings>;
+      pacer?: Pacer;
+      random?: () => number;
+      /**
+       * Named leases in the store: when given, only the holder of the metering sender lease sends
+       * (several instances share one AWS quota). Without it this emitter sends whenever it runs.
+       */
+      leases?: LeaseStore;
+    },
   ) {
     const s = (this.settings = { ...defaultEmitterSettings, ...deps.settings });
     if (s.meterUsageFailAfterMs < 2 * HOUR_MS) throw new RangeError('meterUsageFailAfterMs must be at least 2 hours');
     this.buckets = new BucketRepository(deps.db, deps.dialect);
-    this.sealer = new BucketSealer({ db: deps.db, buckets: this.buckets, catalog: deps.catalog, logger: deps.logger, batchWindow: s.batchWindow, meterUsageWindow: s.meterUsageWindow, heartbeat: s.heartbeat });
-    const pacer = deps.pacer ?? realPacer;
-    this.sender = new BucketSender({
+    this.transitions = new BucketTransitions(deps.db, deps.dialect);
+    const windows = { batchWindow: s.batchWindow, meterUsageWindow: s.meterUsageWindow };
+    this.sealer = new BucketSealer({
+      db: deps.db,
       buckets: this.buckets,
+      transitions: this.transitions,
+      customers: new CustomerRepository(deps.db),
+      catalog: deps.catalog,
+      logger: deps.logger,
+      ...windows,
+    });
+    this.hourly = new HeartbeatsAndFlushes({
+      buckets: this.buckets,
+      flushes: new FinalFlushRepository(deps.db),
+      sealer: this.sealer,
+      catalog: deps.catalog,
+      logger: deps.logger,
+      heartbeat: s.heartbeat,
+      ...windows,
+    });
+    const pacer = deps.pacer ?? realPacer;
+    // The process id helps an operator tell instances apart in the leases table.
+    this.owner = `${process.pid}-${randomUUID()}`;
+    this.senderLease = deps.leases
+      ? new SenderLease({ leases: deps.leases, holder: this.owner, ttlMs: s.senderLeaseMs, pacer, logger: deps.logger })
+      : null;
+    const lease = this.senderLease;
+    this.sender = new BucketSender({
+      transitions: this.transitions,
       db: deps.db,
       clock: deps.clock,
-      complete: (bucket, owner, now) => this.sealer.completeClaimed(bucket, owner, now),
       gateway: deps.gateway,
-      limiter: new TokenBucket({ ratePerSecond: s.ratePerSecond * PACING_HEADROOM, catchUpMs: PACING_CATCH_UP_MS, minSpacingMs: 1000 / s.ratePerSecond + 1 }, pacer.nowMs()),
+      limiter: new TokenBucket({ ratePerSecond: s.ratePerSecond * PACING_HEADROOM }, pacer.nowMs()),
       pacer,
       logger: deps.logger,
       random: deps.random,
-      settings: { owner: randomUUID(), leaseMs: s.leaseMs, claimSize: s.claimSize, concurrency: s.concurrency, retryBudgetMs: s.retryBudgetMs, retryCapMs: 120_000, batchWindow: s.batchWindow, meterUsageWindow: s.meterUsageWindow },
+      ...(lease ? { mayCall: () => lease.checkBeforeCall() } : {}),
+      settings: {
+        owner: this.owner,
+        leaseMs: s.leaseMs,
+        claimSize: s.claimSize,
+        concurrency: s.concurrency,
+        retryBudgetMs: s.retryBudgetMs,
+        retryCapMs: 120_000,
+        batchWindow: s.batchWindow,
+        meterUsageWindow: s.meterUsageWindow,
+      },
     });
   }
 
@@ -127,7 +190,7 @@ export class MeteringEmitter {
   async start(): Promise<void> {
     this.stopped = false;
     if (this.deps.dialect === 'sqlite') {
-      const n = await this.buckets.releaseAllSending(this.deps.clock.now());
+      const n = await this.transitions.releaseAllSending(this.deps.clock.now());
       if (n > 0) this.deps.logger.warn({ event: 'metering.reconcile', resend: n }, 'records interrupted mid-send will be resent unchanged');
     }
     await this.sender.loadHealth();
@@ -143,6 +206,10 @@ export class MeteringEmitter {
     for (const t of this.flushTimers.values()) clearTimeout(t);
     this.flushTimers.clear();
     await this.inFlight?.catch(() => undefined);
+    // Another instance takes over at once rather than after the lease expires.
+    await this.senderLease
+      ?.release()
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not release the sender lease'));
   }
 
   /** One full pass; concurrent calls share the pass in flight. */
@@ -172,18 +239,32 @@ export class MeteringEmitter {
 
   /** When the scheduler should wake up next: the earliest due retry, the next hourly tick, or a due final flush. */
   async nextWakeAt(now: Date): Promise<Date> {
-    const tick = new Date(hourStart(new Date(now.getTime() - this.settings.minute * 60_000)).getTime() + HOUR_MS + this.settings.minute * 60_000);
+    const tick = new Date(
+      hourStart(new Date(now.getTime() - this.settings.minute * 60_000)).getTime() + HOUR_MS + this.settings.minute * 60_000,
+    );
     let at = Math.min(tick.getTime(), now.getTime() + this.settings.pollMs);
     const due = await this.buckets.nextDueAt();
     if (due) at = Math.min(at, Math.max(due.getTime(), now.getTime() + 100));
+    // Standing by: try for the sender lease often enough to take over soon after its holder dies.
+    if (this.senderLease && !this.senderLease.holding) at = Math.min(at, now.getTime() + this.settings.senderLeaseMs / 2);
     return new Date(at);
   }
 
   /** MeterUsage health for readiness and access checks (facts §1.7 / seed 002 "Gestion des défaillances"). */
-  meteringAccess(now: Date = this.deps.clock.now()): { allowed: boolean; degraded: boolean; failingSince: Date | null; policy: 'open' | 'closed' } {
+  meteringAccess(now: Date = this.deps.clock.now()): {
+    allowed: boolean;
+    degraded: boolean;
+    failingSince: Date | null;
+    policy: 'open' | 'closed';
+  } {
     const since = this.sender.meterUsageFailingSince;
     const degraded = since !== null && now.getTime() - since.getTime() >= this.settings.meterUsageFailAfterMs;
-    return { allowed: !(degraded && this.settings.meterUsageFailPolicy === 'closed'), degraded, failingSince: since, policy: this.settings.meterUsageFailPolicy };
+    return {
+      allowed: !(degraded && this.settings.meterUsageFailPolicy === 'closed'),
+      degraded,
+      failingSince: since,
+      policy: this.settings.meterUsageFailPolicy,
+    };
   }
 
   private async pass(now: Date): Promise<RunSummary> {
@@ -193,43 +274,68 @@ export class MeteringEmitter {
     const hourly = last === null || last.getTime() < cutoff.getTime() - HOUR_MS;
     let heartbeats = 0;
     if (hourly) {
-      // Catch up from the durable last completed hour (first run: only the hour just finished).
-      const hours: Date[] = [];
-      for (let t = last ? last.getTime() + HOUR_MS : cutoff.getTime() - HOUR_MS; t < cutoff.getTime(); t += HOUR_MS) hours.push(new Date(t));
-      heartbeats = await this.sealer.heartbeats(hours.slice(-48), now);
+      // Catch up from the durable last completed hour: every idle hour since then that can still
+      // be sent gets its zero record, after a downtime of any length (facts §6).
+      const hours = catchUpHours(last, cutoff, now, [this.settings.batchWindow, this.settings.meterUsageWindow]);
+      heartbeats = await this.hourly.heartbeats(hours, now);
     }
     let sealed = await this.sealer.sealBefore(cutoff, now);
     let finalFlushes = 0;
-    for (const w of await this.sealer.pendingFinalWindows()) {
+    for (const w of await this.hourly.pendingFinalWindows()) {
       if (hourly || now.getTime() >= w.openedAt.getTime() + this.settings.finalFlushDelayMs) {
-        sealed += await this.sealer.finalFlush(w.customerId, w.openedAt, cutoff, now);
+        sealed += await this.hourly.finalFlush(w.customerId, w.openedAt, cutoff, now);
         finalFlushes++;
       } else this.onFinalWindowOpened(w.customerId);
     }
-    await this.sealer.sealFlushedLeftovers(now);
+    await this.hourly.sealFlushedLeftovers(now);
+    const completed = await this.sealer.completeHeld(now);
     if (hourly) await saveLastCompletedHour(this.deps.db, new Date(cutoff.getTime() - HOUR_MS), now);
-    const send = await this.sender.sendDue(() => this.stopped);
-    return { sealedThrough: new Date(cutoff.getTime() - HOUR_MS).toISOString(), heartbeats, sealed, finalFlushes, send };
+    const send = (await this.mayPassSend(now)) ? await this.sender.sendDue(() => this.stopped) : { calls: 0, outcomes: {} };
+    return { sealedThrough: new Date(cutoff.getTime() - HOUR_MS).toISOString(), heartbeats, sealed, completed, finalFlushes, send };
+  }
+
+  /**
+   * Without a lease store, always. With one, only while this instance holds the sender lease;
+   * taking it over, it first sends back to `sealed` what other instances left mid-send.
+   */
+  private async mayPassSend(now: Date): Promise<boolean> {
+    if (!this.senderLease || this.stopped) return !this.stopped;
+    const state = await this.senderLease.enterPass();
+    if (state === 'standby') return false;
+    if (state === 'acquired') {
+      const n = await this.transitions.releaseSendingOfOthers(this.owner, now);
+      if (n > 0)
+        this.deps.logger.warn(
+          { event: 'metering.reconcile', resend: n },
+          'records another instance left mid-send will be resent unchanged',
+        );
+    }
+    return true;
   }
 
   private async dryRun(productCode: string, dimension: string): Promise<void> {
-    const record = { bucketId: 'dry-run', productCode, identity: { kind: 'customer-identifier' as const, customerIdentifier: 'dry-run' }, dimension, hour: hourStart(this.deps.clock.now()), quantity: 0 };
+    const record = {
+      bucketId: 'dry-run',
+      productCode,
+      identity: { kind: 'customer-identifier' as const, customerIdentifier: 'dry-run' },
+      dimension,
+      hour: hourStart(this.deps.clock.now()),
+      quantity: 0,
+    };
     for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.gateway.meterUsage(record, { dryRun: true });
+      const result = await this.deps.gateway.meterUsage(record, { dryRun: true });
+      if (result.ok || result.failure.kind === 'dry_run_permitted') {
+        this.deps.logger.info({ productCode }, 'MeterUsage DryRun: permitted');
         return;
-      } catch (error) {
-        const name = (error as { name?: string }).name;
-        if (name === 'DryRunOperation') {
-          this.deps.logger.info({ productCode }, 'MeterUsage DryRun: permitted');
-          return;
-        }
-        if (isThrottlingError(error) && attempt < 5) {
-          await new Promise((r) => setTimeout(r, 200 * attempt));
-          continue;
-        }
-        throw new AppError(`MeterUsage DryRun for ${productCode} failed with ${name}: the process must not run without metering (facts §1.7)`, { code: 'meter_usage_dry_run_failed', httpStatus: 503, cause: error });
       }
+      if (result.failure.kind === 'throttled' && attempt < 5) {
+        await (this.deps.pacer ?? realPacer).sleep(200 * attempt);
+        continue;
+      }
+      throw new AppError(
+        `MeterUsage DryRun for ${productCode} failed with ${result.failure.code}: the process must not run without metering (facts §1.7)`,
+        { code: 'meter_usage_dry_run_failed', httpStatus: 503, details: { awsCode: result.failure.code, message: result.failure.message } },
+      );
     }
   }
 }

@@ -1,25 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
 import type { Customer } from '../customers/customer';
 import { CustomerRepository } from '../customers/customer.repository';
 import { usageAcceptable } from '../customers/subscription-state';
 import type { Clock } from '../platform/clock';
-import { ConflictError } from '../platform/errors';
+import { ConcurrentWriteError, ConflictError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { ProductCatalog, ProductConfig } from '../products/product-config';
-import { fromDbTime, isTransientDbError, isUniqueViolation, toDbTime, type DialectName } from '../store/dialect';
-import type { Database } from '../store/schema';
+import { isRetryableWrite, toDbTime, type DialectName } from '../store/dialect';
+import type { Db, Tx, UsageEventsTable } from '../store/schema';
 import { addUsage, usageRejection, type BucketAggregate } from './aggregation';
 import { allocationKey } from './allocations';
 import type { MeterBucket } from './bucket';
 import { BucketRepository } from './bucket.repository';
+import { FinalFlushRepository } from './final-flush.repository';
+import { UsageEventRepository } from './usage-event.repository';
 import { HOUR_MS, hourStart } from './hours';
 import { readLastCompletedHour } from './progress.repository';
 import { validateUsage, type FieldError, type ProductMeteringConfig, type ValidatedUsage } from './usage-validation';
 import type { WindowPolicy } from './windows';
-
-/** Largest batch accepted by `POST /v1/usage`. */
-export const MAX_USAGE_BATCH = 1000;
 
 /** Why a record was not recorded. Stable codes, part of the public API. */
 export type UsageRejectionCode =
@@ -36,7 +34,15 @@ export type UsageRejectionCode =
 
 /** The answer for one record, in request order. */
 export type UsageResult =
-  | { index: number; idempotencyKey: string | null; status: 'accepted'; replayed: boolean; customerId: string; hour: string; rolledForward: boolean }
+  | {
+      index: number;
+      idempotencyKey: string | null;
+      status: 'accepted';
+      replayed: boolean;
+      customerId: string;
+      hour: string;
+      rolledForward: boolean;
+    }
   | { index: number; idempotencyKey: string | null; status: 'rejected'; code: UsageRejectionCode; message: string; errors?: FieldError[] };
 
 /** Ledger settings; windows per metering API (facts §1.6, §1.7). */
@@ -64,12 +70,22 @@ interface Prepared {
 export class UsageLedger {
   private readonly buckets: BucketRepository;
   private readonly customers: CustomerRepository;
+  private readonly usageEvents = new UsageEventRepository();
+  private readonly flushes: FinalFlushRepository;
 
   constructor(
-    private readonly deps: { db: Kysely<Database>; dialect: DialectName; catalog: ProductCatalog; clock: Clock; logger: Logger; options: LedgerOptions },
+    private readonly deps: {
+      db: Db;
+      dialect: DialectName;
+      catalog: ProductCatalog;
+      clock: Clock;
+      logger: Logger;
+      options: LedgerOptions;
+    },
   ) {
     this.buckets = new BucketRepository(deps.db, deps.dialect);
     this.customers = new CustomerRepository(deps.db);
+    this.flushes = new FinalFlushRepository(deps.db);
   }
 
   async record(records: readonly unknown[]): Promise<UsageResult[]> {
@@ -77,8 +93,8 @@ export class UsageLedger {
       try {
         return await this.recordOnce(records);
       } catch (error) {
-        // A concurrent writer won a race (same key, same new bucket) or the engine asked us to retry.
-        if (attempt < 4 && (isUniqueViolation(error) || isTransientDbError(error))) continue;
+        // A concurrent writer won a race (same key, same new bucket, a seal) or the engine asked us to retry.
+        if (attempt < 4 && isRetryableWrite(error)) continue;
         throw error;
       }
     }
@@ -86,14 +102,20 @@ export class UsageLedger {
 
   private async recordOnce(records: readonly unknown[]): Promise<UsageResult[]> {
     const now = this.deps.clock.now();
-    const results: (UsageResult | undefined)[] = new Array(records.length);
+    const results = new Array<UsageResult | undefined>(records.length);
     const prepared: Prepared[] = [];
     const customers = new Map<string, Customer[]>();
     for (const [index, input] of records.entries()) {
       const key = keyOf(input);
       const ref = typeof (input as { customer?: unknown })?.customer === 'string' ? (input as { customer: string }).customer : undefined;
       if (ref === undefined) {
-        results[index] = reject(index, key, 'invalid_usage', 'customer is required: our customer id, the CustomerIdentifier or the LicenseArn', [{ field: 'customer', message: 'customer is required' }]);
+        results[index] = reject(
+          index,
+          key,
+          'invalid_usage',
+          'customer is required: our customer id, the CustomerIdentifier or the LicenseArn',
+          [{ field: 'customer', message: 'customer is required' }],
+        );
         continue;
       }
       let found = customers.get(ref);
@@ -103,7 +125,12 @@ export class UsageLedger {
         continue;
       }
       if (found.length > 1) {
-        results[index] = reject(index, key, 'ambiguous_customer', `"${ref.slice(0, 80)}" names customers of several products; send our customer id or the LicenseArn`);
+        results[index] = reject(
+          index,
+          key,
+          'ambiguous_customer',
+          `"${ref.slice(0, 80)}" names customers of several products; send our customer id or the LicenseArn`,
+        );
         continue;
       }
       const customer = found[0]!;
@@ -121,7 +148,12 @@ export class UsageLedger {
       // Facts §6: no record before subscribe-success, none after unsubscribe-success; design §3.5:
       // usage from before a License Deprovisioned end is accepted until the final flush.
       if (!usageAcceptable(customer.subscription, v.usage.timestamp)) {
-        results[index] = reject(index, key, 'customer_not_active', `customer ${customer.id} is ${customer.subscription.status}${customer.subscription.activatedAt ? ` (activated ${customer.subscription.activatedAt.toISOString()})` : ''}; usage at ${v.usage.timestamp.toISOString()} cannot be metered`);
+        results[index] = reject(
+          index,
+          key,
+          'customer_not_active',
+          `customer ${customer.id} is ${customer.subscription.status}${customer.subscription.activatedAt ? ` (activated ${customer.subscription.activatedAt.toISOString()})` : ''}; usage at ${v.usage.timestamp.toISOString()} cannot be metered`,
+        );
         continue;
       }
       prepared.push({ index, usage: v.usage, customer, product, fingerprint: fingerprintOf(customer.id, v.usage) });
@@ -129,7 +161,11 @@ export class UsageLedger {
     if (prepared.length === 0) return results as UsageResult[];
 
     return this.deps.db.transaction().execute(async (tx) => {
-      const existing = await this.existingEvents(tx, prepared);
+      const existing = await this.usageEvents.findByKeys(
+        tx,
+        new Set(prepared.map((p) => p.customer.id)),
+        prepared.map((p) => p.usage.idempotencyKey),
+      );
       const conflicts: Array<{ index: number; idempotencyKey: string }> = [];
       const fresh: Prepared[] = [];
       const seenInBatch = new Map<string, Prepared>();
@@ -138,9 +174,11 @@ export class UsageLedger {
         const stored = existing.get(k);
         const earlier = seenInBatch.get(k);
         const original = stored ? stored.fingerprint : earlier?.fingerprint;
-        if (original !== undefined && original !== p.fingerprint) conflicts.push({ index: p.index, idempotencyKey: p.usage.idempotencyKey });
+        if (original !== undefined && original !== p.fingerprint)
+          conflicts.push({ index: p.index, idempotencyKey: p.usage.idempotencyKey });
         else if (stored) results[p.index] = accepted(p, stored.hour, stored.rolledForward, true);
-        else if (earlier) fresh.push({ ...p, index: -p.index - 1 }); // replay of a record earlier in this batch
+        else if (earlier)
+          fresh.push({ ...p, index: -p.index - 1 }); // replay of a record earlier in this batch
         else {
           seenInBatch.set(k, p);
           fresh.push(p);
@@ -158,9 +196,9 @@ export class UsageLedger {
   }
 
   /** Writes the fresh records: bucket aggregates, then the usage events (all or nothing). */
-  private async apply(tx: Transaction<Database>, fresh: Prepared[], results: (UsageResult | undefined)[], now: Date): Promise<void> {
+  private async apply(tx: Tx, fresh: Prepared[], results: (UsageResult | undefined)[], now: Date): Promise<void> {
     const current = hourStart(now);
-    const flushed = await this.flushedCustomers(tx, [...new Set(fresh.map((p) => p.customer.id))]);
+    const flushed = await this.flushes.flushedAmong(tx, [...new Set(fresh.map((p) => p.customer.id))]);
     // Every hour at or before the emitter's last completed hour is sealed, bucket row or not.
     const sealedThrough = fresh.length > 0 ? await readLastCompletedHour(tx) : null;
     const meterUsageHolders = new Map<string, string | null>();
@@ -170,13 +208,25 @@ export class UsageLedger {
       let entry = loaded.get(k);
       if (!entry) {
         const basis = p.product.dimensions.find((d) => d.name === p.usage.dimension)?.overageBasis;
-        const bucket = await this.buckets.lockOrCreate(tx, { customerId: p.customer.id, productCode: p.product.code, dimension: p.usage.dimension, hour, api: p.product.meteringApi, mode: p.usage.mode, basis }, now);
+        const bucket = await this.buckets.lockOrCreate(
+          tx,
+          {
+            customerId: p.customer.id,
+            productCode: p.product.code,
+            dimension: p.usage.dimension,
+            hour,
+            api: p.product.meteringApi,
+            mode: p.usage.mode,
+            basis,
+          },
+          now,
+        );
         entry = { bucket, aggregate: bucket.aggregate, added: 0 };
         loaded.set(k, entry);
       }
       return entry;
     };
-    const events: Array<Record<string, unknown>> = [];
+    const events: UsageEventsTable[] = [];
     const firstOf = new Map<string, UsageResult>();
     const ordered = [...fresh].sort((a, b) => (a.index < 0 ? -a.index - 1 : a.index) - (b.index < 0 ? -b.index - 1 : b.index));
     for (const p of ordered) {
@@ -184,18 +234,31 @@ export class UsageLedger {
       if (p.index < 0) {
         const index = -p.index - 1;
         const first = firstOf.get(k);
-        results[index] = first && first.status === 'accepted' ? { ...first, index, replayed: true } : reject(index, p.usage.idempotencyKey, 'invalid_usage', 'repeats a rejected record of this batch');
+        results[index] =
+          first && first.status === 'accepted'
+            ? { ...first, index, replayed: true }
+            : reject(index, p.usage.idempotencyKey, 'invalid_usage', 'repeats a rejected record of this batch');
         continue;
       }
       if (flushed.has(p.customer.id)) {
-        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'final_metering_done', `customer ${p.customer.id} has had its final metering flush; no more usage is accepted`);
+        results[p.index] = reject(
+          p.index,
+          p.usage.idempotencyKey,
+          'final_metering_done',
+          `customer ${p.customer.id} has had its final metering flush; no more usage is accepted`,
+        );
         firstOf.set(k, results[p.index]!);
         continue;
       }
       if (p.product.meteringApi === 'meter-usage') {
         const holder = await this.meterUsageHolder(tx, p, now, meterUsageHolders);
         if (holder !== null && holder !== p.customer.id) {
-          results[p.index] = reject(p.index, p.usage.idempotencyKey, 'meter_usage_customer_conflict', `product ${p.product.code} meters with MeterUsage inside one buyer's account, and customer ${holder} already meters it; MeterUsage carries no customer, so a second customer's usage would collide with the first's records`);
+          results[p.index] = reject(
+            p.index,
+            p.usage.idempotencyKey,
+            'meter_usage_customer_conflict',
+            `product ${p.product.code} meters with MeterUsage inside one buyer's account, and customer ${holder} already meters it; MeterUsage carries no customer, so a second customer's usage would collide with the first's records`,
+          );
           firstOf.set(k, results[p.index]!);
           continue;
         }
@@ -207,21 +270,36 @@ export class UsageLedger {
       const ended = p.customer.subscription.endedAt;
       // Rolled forward past a License Deprovisioned end: no record may be dated after it (facts §6).
       if (ended && target.getTime() >= ended.getTime()) {
-        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the hour of this usage is sealed and the subscription of customer ${p.customer.id} ended at ${ended.toISOString()}`);
+        results[p.index] = reject(
+          p.index,
+          p.usage.idempotencyKey,
+          'hour_closed',
+          `the hour of this usage is sealed and the subscription of customer ${p.customer.id} ended at ${ended.toISOString()}`,
+        );
         firstOf.set(k, results[p.index]!);
         continue;
       }
       let entry = await load(p, target);
       if (entry.bucket.state !== 'open') {
         if (ended && current.getTime() >= ended.getTime()) {
-          results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the hour of this usage is sealed and the subscription of customer ${p.customer.id} ended at ${ended.toISOString()}`);
+          results[p.index] = reject(
+            p.index,
+            p.usage.idempotencyKey,
+            'hour_closed',
+            `the hour of this usage is sealed and the subscription of customer ${p.customer.id} ended at ${ended.toISOString()}`,
+          );
           firstOf.set(k, results[p.index]!);
           continue;
         }
         entry = await load(p, current);
       }
       if (entry.bucket.state !== 'open') {
-        results[p.index] = reject(p.index, p.usage.idempotencyKey, 'hour_closed', `the current hour of customer ${p.customer.id} is already sealed (final metering)`);
+        results[p.index] = reject(
+          p.index,
+          p.usage.idempotencyKey,
+          'hour_closed',
+          `the current hour of customer ${p.customer.id} is already sealed (final metering)`,
+        );
         firstOf.set(k, results[p.index]!);
         continue;
       }
@@ -256,58 +334,22 @@ export class UsageLedger {
     for (const entry of loaded.values()) {
       if (entry.added === 0) continue;
       if (!(await this.buckets.updateAggregate(tx, entry.bucket.id, entry.aggregate, entry.added, now))) {
-        throw Object.assign(new Error('bucket sealed during the write; retrying'), { code: '40001' });
+        throw new ConcurrentWriteError(`bucket ${entry.bucket.id} was sealed during the write`);
       }
     }
-    for (let i = 0; i < events.length; i += 200) {
-      await tx.insertInto('usage_events').values(events.slice(i, i + 200) as never).execute();
-    }
-  }
-
-  private async existingEvents(tx: Transaction<Database>, prepared: Prepared[]): Promise<Map<string, { fingerprint: string; hour: string; rolledForward: boolean }>> {
-    const out = new Map<string, { fingerprint: string; hour: string; rolledForward: boolean }>();
-    const keys = [...new Set(prepared.map((p) => p.usage.idempotencyKey))];
-    const ids = new Set(prepared.map((p) => p.customer.id));
-    for (let i = 0; i < keys.length; i += 500) {
-      const rows = await tx
-        .selectFrom('usage_events')
-        .select(['customer_id', 'idempotency_key', 'fingerprint', 'bucket_hour', 'rolled_forward'])
-        .where('customer_id', 'in', [...ids]) // leads the unique index (customer_id, idempotency_key)
-        .where('idempotency_key', 'in', keys.slice(i, i + 500))
-        .execute();
-      for (const r of rows) {
-        if (ids.has(r.customer_id)) out.set(`${r.customer_id}\u0000${r.idempotency_key}`, { fingerprint: r.fingerprint, hour: fromDbTime(r.bucket_hour).toISOString(), rolledForward: r.rolled_forward === 1 });
-      }
-    }
-    return out;
+    await this.usageEvents.insertMany(tx, events);
   }
 
   /**
    * The customer already metering a MeterUsage product: the owner of its buckets in the hours usage
    * can still be dated in (the MeterUsage window), or null. Cached per product for one write.
    */
-  private async meterUsageHolder(tx: Transaction<Database>, p: Prepared, now: Date, cache: Map<string, string | null>): Promise<string | null> {
+  private async meterUsageHolder(tx: Tx, p: Prepared, now: Date, cache: Map<string, string | null>): Promise<string | null> {
     if (cache.has(p.product.code)) return cache.get(p.product.code)!;
     const from = new Date(hourStart(now).getTime() - this.deps.options.meterUsageWindow.maxAgeMs - HOUR_MS);
-    const row = await tx
-      .selectFrom('meter_buckets')
-      .select('customer_id')
-      .where('product_code', '=', p.product.code)
-      .where('hour', '>=', toDbTime(from))
-      .where('customer_id', '!=', p.customer.id)
-      .orderBy('hour')
-      .orderBy('created_at')
-      .limit(1)
-      .executeTakeFirst();
-    const holder = row?.customer_id ?? null;
+    const holder = await this.buckets.meterUsageHolder(tx, p.product.code, p.customer.id, from);
     cache.set(p.product.code, holder);
     return holder;
-  }
-
-  private async flushedCustomers(tx: Transaction<Database>, ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await tx.selectFrom('metering_final_flushes').select('customer_id').where('customer_id', 'in', ids).execute();
-    return new Set(rows.map((r) => r.customer_id));
   }
 }
 
@@ -319,7 +361,14 @@ export function meteringConfigOf(product: ProductConfig): ProductMeteringConfig 
 }
 
 function fingerprintOf(customerId: string, u: ValidatedUsage): string {
-  const canonical = JSON.stringify([customerId, u.dimension, u.quantity, u.timestamp.getTime(), u.distinctId ?? null, allocationKey(u.tags)]);
+  const canonical = JSON.stringify([
+    customerId,
+    u.dimension,
+    u.quantity,
+    u.timestamp.getTime(),
+    u.distinctId ?? null,
+    allocationKey(u.tags),
+  ]);
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
@@ -328,10 +377,24 @@ function keyOf(input: unknown): string | null {
   return typeof k === 'string' ? k : null;
 }
 
-function reject(index: number, idempotencyKey: string | null, code: UsageRejectionCode, message: string, errors?: FieldError[]): UsageResult {
+function reject(
+  index: number,
+  idempotencyKey: string | null,
+  code: UsageRejectionCode,
+  message: string,
+  errors?: FieldError[],
+): UsageResult {
   return { index, idempotencyKey, status: 'rejected', code, message, ...(errors ? { errors } : {}) };
 }
 
 function accepted(p: Prepared, hour: string, rolledForward: boolean, replayed: boolean): UsageResult {
-  return { index: p.index, idempotencyKey: p.usage.idempotencyKey, status: 'accepted', replayed, customerId: p.customer.id, hour, rolledForward };
+  return {
+    index: p.index,
+    idempotencyKey: p.usage.idempotencyKey,
+    status: 'accepted',
+    replayed,
+    customerId: p.customer.id,
+    hour,
+    rolledForward,
+  };
 }

@@ -50,11 +50,20 @@ export async function markMeterUsageFailing(db: Db, now: Date): Promise<void> {
   await db
     .insertInto('metering_health')
     .values({ name: METER_USAGE_HEALTH, failing_since: at, updated_at: at })
-    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ failing_since: eb.fn.coalesce('metering_health.failing_since', eb.ref('excluded.failing_since')), updated_at: at })))
+    .onConflict((oc) =>
+      oc.column('name').doUpdateSet((eb) => ({
+        failing_since: eb.fn.coalesce('metering_health.failing_since', eb.ref('excluded.failing_since')),
+        updated_at: at,
+      })),
+    )
     .execute();
 }
 
 /** Records a successful MeterUsage call: the failure clock stops. */
 export async function markMeterUsageHealthy(db: Db, now: Date): Promise<void> {
-  await db.updateTable('metering_health').set({ failing_since: null, updated_at: toDbTime(now) }).where('name', '=', METER_USAGE_HEALTH).execute();
+  await db
+    .updateTable('metering_health')
+    .set({ failing_since: null, updated_at: toDbTime(now) })
+    .where('name', '=', METER_USAGE_HEALTH)
+    .execute();
 }

@@ -12,7 +12,11 @@ export const EMITTER_PROGRESS = 'hourly-emitter';
  * whether or not a bucket row exists for it (design §2: late usage goes to the current open hour).
  */
 export async function readLastCompletedHour(db: Db): Promise<Date | null> {
-  const row = await db.selectFrom('metering_progress').select('last_completed_hour').where('name', '=', EMITTER_PROGRESS).executeTakeFirst();
+  const row = await db
+    .selectFrom('metering_progress')
+    .select('last_completed_hour')
+    .where('name', '=', EMITTER_PROGRESS)
+    .executeTakeFirst();
   return row ? fromDbTime(row.last_completed_hour) : null;
 }
 

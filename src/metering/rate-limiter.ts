@@ -19,14 +19,6 @@ export interface TokenBucketOptions {
   recoveryStep?: number;
   /** Throttles closer together than this count as one (a burst of in-flight failures). Default 1,000 ms. */
   throttleCooldownMs?: number;
-  /**
-   * How much lateness a caller that woke late (a busy event loop, a garbage collection, a slow
-   * store call) may make up: the calls after it may leave closer together, down to
-   * {@link minSpacingMs}, until the average is back at the rate. Default 0 (lateness is lost).
-   */
-  catchUpMs?: number;
-  /** The smallest gap between two calls as they leave. Default 0 (only the rate spaces them). */
-  minSpacingMs?: number;
 }
 
 /**
@@ -41,9 +33,6 @@ export class TokenBucket {
   readonly capacity: number;
   private readonly step: number;
   private readonly cooldownMs: number;
-  private readonly catchUpMs: number;
-  private readonly minSpacingMs: number;
-  private lastLeftMs = Number.NEGATIVE_INFINITY;
   private currentRate: number;
   /** Theoretical arrival time of the next request at the current rate (ms). */
   private tat: number;
@@ -56,10 +45,15 @@ export class TokenBucket {
     this.capacity = opts.burst ?? 1;
     this.step = opts.recoveryStep ?? 0.5;
     this.cooldownMs = opts.throttleCooldownMs ?? 1_000;
-    this.catchUpMs = opts.catchUpMs ?? 0;
-    this.minSpacingMs = opts.minSpacingMs ?? 0;
-    if (!(this.maxRate > 0 && this.minRate > 0 && this.capacity >= 1 && this.step >= 0 && this.cooldownMs >= 0 && this.catchUpMs >= 0 && this.minSpacingMs >= 0 && Number.isFinite(startMs))) {
-      throw new RangeError('TokenBucket: rates must be > 0, burst >= 1, recoveryStep, throttleCooldownMs, catchUpMs and minSpacingMs >= 0');
+    if (!(
+      this.maxRate > 0 &&
+      this.minRate > 0 &&
+      this.capacity >= 1 &&
+      this.step >= 0 &&
+      this.cooldownMs >= 0 &&
+      Number.isFinite(startMs)
+    )) {
+      throw new RangeError('TokenBucket: rates must be > 0, burst >= 1, recoveryStep and throttleCooldownMs >= 0');
     }
     this.currentRate = this.maxRate;
     this.tat = startMs;
@@ -80,10 +74,9 @@ export class TokenBucket {
   tryAcquire(nowMs: number): number {
     const interval = 1000 / this.currentRate;
     const tolerance = (this.capacity - 1) * interval;
-    const allowedAt = Math.max(this.tat - tolerance, this.lastLeftMs + this.minSpacingMs);
+    const allowedAt = this.tat - tolerance;
     if (nowMs < allowedAt) return Math.max(1, Math.ceil(allowedAt - nowMs));
-    this.lastLeftMs = nowMs;
-    this.tat = Math.max(this.tat, nowMs - this.catchUpMs) + interval;
+    this.tat = Math.max(this.tat, nowMs) + interval;
     return 0;
   }
 

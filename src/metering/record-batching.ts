@@ -14,7 +14,6 @@
  * Size is the exact JSON body the SDK sends (facts §1.2: members in model order, `Timestamp` as
  * epoch seconds, undefined members left out); a test checks it against the real SDK's bytes.
  */
-import type { BatchMeterUsageRequest, UsageRecord } from '@aws-sdk/client-marketplace-metering';
 import { MAX_QUANTITY, validateUsageAllocations, type UsageAllocationInput } from './allocations';
 import { hourStart } from './hours';
 import { batchMeterUsageWindow, isWithinWindow, type WindowPolicy } from './windows';
@@ -23,8 +22,7 @@ export type { UsageAllocationInput } from './allocations';
 
 /** Who a record bills: legacy CustomerIdentifier, or account id + licence (concurrent agreements). */
 export type RecordIdentity =
-  | { kind: 'customer-identifier'; customerIdentifier: string }
-  | { kind: 'license'; customerAWSAccountId: string; licenseArn: string };
+  { kind: 'customer-identifier'; customerIdentifier: string } | { kind: 'license'; customerAWSAccountId: string; licenseArn: string };
 
 /** One sealed bucket ready to send: exactly one UsageRecord. */
 export interface PendingRecord {
@@ -81,32 +79,43 @@ export const MAX_REQUEST_BYTES = 1_000_000;
 
 const PRODUCT_CODE = /^[-a-zA-Z0-9/=:_.@]*$/;
 const ACCOUNT_ID = /^[0-9]+$/;
-const LICENSE_ARN = /^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$/;
+const LICENSE_ARN =
+  /^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$/;
 
-/** The SDK `UsageRecord` for a pending record, members in model order (facts §1.2). */
-export function toUsageRecord(r: PendingRecord): UsageRecord {
+/**
+ * One record as BatchMeterUsage carries it (the SDK's `UsageRecord`), members in model order
+ * (facts §1.2), undefined members left out. The AWS adapter sends exactly this object.
+ */
+export interface WireUsageRecord {
+  Timestamp: Date;
+  Dimension: string;
+  CustomerIdentifier?: string;
+  Quantity: number;
+  UsageAllocations?: Array<{ AllocatedUsageQuantity: number; Tags?: Array<{ Key: string; Value: string }> }>;
+  CustomerAWSAccountId?: string;
+  LicenseArn?: string;
+}
+
+/** The wire form of a pending record (see {@link WireUsageRecord}). */
+export function wireRecord(r: PendingRecord): WireUsageRecord {
   const legacy = r.identity.kind === 'customer-identifier' ? r.identity : undefined;
   const license = r.identity.kind === 'license' ? r.identity : undefined;
-  const u: UsageRecord = { Timestamp: r.hour, Dimension: r.dimension };
-  if (legacy) u.CustomerIdentifier = legacy.customerIdentifier;
-  u.Quantity = r.quantity;
+  // Built member by member: insertion order is the JSON order the size is measured on.
+  const ordered: Partial<WireUsageRecord> = { Timestamp: r.hour, Dimension: r.dimension };
+  if (legacy) ordered.CustomerIdentifier = legacy.customerIdentifier;
+  ordered.Quantity = r.quantity;
   if (r.allocations !== undefined) {
-    u.UsageAllocations = r.allocations.map((a) =>
-      a.Tags === undefined ? { AllocatedUsageQuantity: a.AllocatedUsageQuantity } : { AllocatedUsageQuantity: a.AllocatedUsageQuantity, Tags: a.Tags.map((t) => ({ Key: t.Key, Value: t.Value })) },
+    ordered.UsageAllocations = r.allocations.map((a) =>
+      a.Tags === undefined
+        ? { AllocatedUsageQuantity: a.AllocatedUsageQuantity }
+        : { AllocatedUsageQuantity: a.AllocatedUsageQuantity, Tags: a.Tags.map((t) => ({ Key: t.Key, Value: t.Value })) },
     );
   }
   if (license) {
-    u.CustomerAWSAccountId = license.customerAWSAccountId;
-    u.LicenseArn = license.licenseArn;
+    ordered.CustomerAWSAccountId = license.customerAWSAccountId;
+    ordered.LicenseArn = license.licenseArn;
   }
-  return u;
-}
-
-/** The BatchMeterUsage input for a batch (ProductCode only for the legacy style). */
-export function toBatchMeterUsageInput(batch: MeteringBatch): BatchMeterUsageRequest {
-  const input: BatchMeterUsageRequest = { UsageRecords: batch.records.map(toUsageRecord) };
-  if (batch.style === 'customer-identifier') input.ProductCode = batch.productCode;
-  return input;
+  return ordered as WireUsageRecord;
 }
 
 /**
@@ -116,8 +125,8 @@ export function toBatchMeterUsageInput(batch: MeteringBatch): BatchMeterUsageReq
  */
 export function serializeRequest(productCode: string | undefined, records: readonly PendingRecord[]): string {
   const UsageRecords = records.map((r) => {
-    const u = toUsageRecord(r);
-    return { ...u, Timestamp: u.Timestamp!.getTime() / 1000 };
+    const u = wireRecord(r);
+    return { ...u, Timestamp: u.Timestamp.getTime() / 1000 };
   });
   return JSON.stringify(productCode === undefined ? { UsageRecords } : { UsageRecords, ProductCode: productCode });
 }
@@ -127,19 +136,35 @@ export function requestBytes(productCode: string | undefined, records: readonly 
   return Buffer.byteLength(serializeRequest(productCode, records), 'utf8');
 }
 
+/** The parts of a record that AWS echoes back in its results. */
+export interface EchoedRecord {
+  readonly customerIdentifier?: string | undefined;
+  readonly customerAWSAccountId?: string | undefined;
+  readonly licenseArn?: string | undefined;
+  readonly dimension?: string | undefined;
+  readonly timestamp?: Date | undefined;
+}
+
 /**
  * Match key of a record: identity, dimension and hour. AWS dedupes per customer/dimension/hour
  * (facts §6), so two records with one key must never share a call, and results are matched back
  * to records by this key, not by position.
  */
-export function usageRecordKey(u: UsageRecord): string {
-  const t = u.Timestamp instanceof Date ? hourStart(u.Timestamp).getTime() : Number.NaN;
-  return JSON.stringify([u.CustomerIdentifier ?? null, u.CustomerAWSAccountId ?? null, u.LicenseArn ?? null, u.Dimension ?? null, t]);
+export function echoedRecordKey(u: EchoedRecord): string {
+  const t = u.timestamp instanceof Date ? hourStart(u.timestamp).getTime() : Number.NaN;
+  return JSON.stringify([u.customerIdentifier ?? null, u.customerAWSAccountId ?? null, u.licenseArn ?? null, u.dimension ?? null, t]);
 }
 
-/** {@link usageRecordKey} of a pending record. */
+/** {@link echoedRecordKey} of a pending record. */
 export function pendingRecordKey(r: PendingRecord): string {
-  return usageRecordKey(toUsageRecord(r));
+  const id = r.identity;
+  return echoedRecordKey({
+    customerIdentifier: id.kind === 'customer-identifier' ? id.customerIdentifier : undefined,
+    customerAWSAccountId: id.kind === 'license' ? id.customerAWSAccountId : undefined,
+    licenseArn: id.kind === 'license' ? id.licenseArn : undefined,
+    dimension: r.dimension,
+    timestamp: r.hour,
+  });
 }
 
 function len(v: unknown, min: number, max: number): boolean {
@@ -150,15 +175,18 @@ function len(v: unknown, min: number, max: number): boolean {
 export function validatePendingRecord(r: PendingRecord): string[] {
   const e: string[] = [];
   if (!len(r.bucketId, 1, Infinity)) e.push('bucketId must be a non-empty string');
-  if (!len(r.productCode, 1, 255) || !PRODUCT_CODE.test(r.productCode)) e.push('productCode must be 1-255 characters of [-a-zA-Z0-9/=:_.@]');
+  if (!len(r.productCode, 1, 255) || !PRODUCT_CODE.test(r.productCode))
+    e.push('productCode must be 1-255 characters of [-a-zA-Z0-9/=:_.@]');
   if (!len(r.dimension, 1, 255)) e.push('dimension must be 1-255 characters');
   if (!(r.hour instanceof Date) || Number.isNaN(r.hour.getTime())) e.push('hour must be a valid date');
-  if (!Number.isInteger(r.quantity) || r.quantity < 0 || r.quantity > MAX_QUANTITY) e.push(`quantity must be an integer 0-${MAX_QUANTITY}, got ${String(r.quantity)}`);
+  if (!Number.isInteger(r.quantity) || r.quantity < 0 || r.quantity > MAX_QUANTITY)
+    e.push(`quantity must be an integer 0-${MAX_QUANTITY}, got ${String(r.quantity)}`);
   const id = r.identity;
   if (id?.kind === 'customer-identifier') {
     if (!len(id.customerIdentifier, 1, 255)) e.push('customerIdentifier must be 1-255 characters');
   } else if (id?.kind === 'license') {
-    if (!len(id.customerAWSAccountId, 1, 255) || !ACCOUNT_ID.test(id.customerAWSAccountId)) e.push('customerAWSAccountId must be 1-255 digits');
+    if (!len(id.customerAWSAccountId, 1, 255) || !ACCOUNT_ID.test(id.customerAWSAccountId))
+      e.push('customerAWSAccountId must be 1-255 digits');
     if (typeof id.licenseArn !== 'string' || !LICENSE_ARN.test(id.licenseArn)) e.push('licenseArn is not a valid licence ARN');
   } else {
     e.push('identity.kind must be customer-identifier or license');
@@ -179,7 +207,10 @@ function limit(v: number | undefined, dflt: number, max: number, what: string): 
  * records with the same {@link usageRecordKey}. Records are sorted by hour (stable); batches come
  * out in the order of their oldest record. Records that cannot be sent are returned in `rejected`.
  */
-export function planBatchesDetailed(records: readonly PendingRecord[], opts: BatchingOptions = {}): { batches: MeteringBatch[]; rejected: RejectedRecord[] } {
+export function planBatchesDetailed(
+  records: readonly PendingRecord[],
+  opts: BatchingOptions = {},
+): { batches: MeteringBatch[]; rejected: RejectedRecord[] } {
   const maxRecords = limit(opts.maxRecords, MAX_RECORDS_PER_BATCH, MAX_RECORDS_PER_BATCH, 'maxRecords');
   const maxBytes = limit(opts.maxBytes, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES, 'maxBytes');
   const rejected: RejectedRecord[] = [];
@@ -195,7 +226,11 @@ export function planBatchesDetailed(records: readonly PendingRecord[], opts: Bat
     seenBuckets.add(r.bucketId);
     if (opts.now && !isWithinWindow(r.hour, opts.now, opts.window ?? batchMeterUsageWindow)) {
       const future = r.hour.getTime() > opts.now.getTime();
-      rejected.push({ record: r, kind: future ? 'not-yet' : 'expired', reason: future ? 'timestamp is after now' : 'past the AWS submission window' });
+      rejected.push({
+        record: r,
+        kind: future ? 'not-yet' : 'expired',
+        reason: future ? 'timestamp is after now' : 'past the AWS submission window',
+      });
       continue;
     }
     const pc = r.identity.kind === 'customer-identifier' ? r.productCode : undefined;

@@ -60,7 +60,8 @@ const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function text(v: unknown, field: string, max: number, errors: FieldError[]): string | undefined {
-  if (typeof v !== 'string' || v.trim().length === 0) errors.push({ field, message: `${field} is required and must be a non-empty string` });
+  if (typeof v !== 'string' || v.trim().length === 0)
+    errors.push({ field, message: `${field} is required and must be a non-empty string` });
   else if (v.length > max) errors.push({ field, message: `${field} must be at most ${max} characters` });
   else if (CONTROL.test(v)) errors.push({ field, message: `${field} must not contain control characters` });
   else return v;
@@ -80,7 +81,12 @@ function parseTimestamp(v: unknown): Date | undefined {
 }
 
 /** Validate one usage report. Returns every problem found, one entry per field issue. */
-export function validateUsage(input: unknown, product: ProductMeteringConfig, now: Date, opts: UsageValidationOptions = {}): UsageValidationResult {
+export function validateUsage(
+  input: unknown,
+  product: ProductMeteringConfig,
+  now: Date,
+  opts: UsageValidationOptions = {},
+): UsageValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: [{ field: '', message: 'usage must be a JSON object' }] };
   }
@@ -106,7 +112,10 @@ export function validateUsage(input: unknown, product: ProductMeteringConfig, no
   let quantity: number | undefined;
   if (u.quantity === undefined && mode === 'distinct') quantity = 1;
   else if (typeof u.quantity !== 'number' || !Number.isInteger(u.quantity)) {
-    errors.push({ field: 'quantity', message: `quantity must be a whole number (AWS accepts integers only), got ${u.quantity === undefined ? 'nothing' : JSON.stringify(u.quantity) ?? String(u.quantity)}` });
+    errors.push({
+      field: 'quantity',
+      message: `quantity must be a whole number (AWS accepts integers only), got ${u.quantity === undefined ? 'nothing' : (JSON.stringify(u.quantity) ?? String(u.quantity))}`,
+    });
   } else if (u.quantity < 0 || u.quantity > MAX_QUANTITY) {
     errors.push({ field: 'quantity', message: `quantity must be between 0 and ${MAX_QUANTITY}, got ${u.quantity}` });
   } else quantity = u.quantity === 0 ? 0 : u.quantity; // normalises -0
@@ -114,13 +123,22 @@ export function validateUsage(input: unknown, product: ProductMeteringConfig, no
   let timestamp: Date | undefined;
   const ts = parseTimestamp(u.timestamp);
   if (!ts) {
-    errors.push({ field: 'timestamp', message: 'timestamp is required: an ISO-8601 date-time with a time zone, e.g. 2026-06-01T10:15:00Z' });
+    errors.push({
+      field: 'timestamp',
+      message: 'timestamp is required: an ISO-8601 date-time with a time zone, e.g. 2026-06-01T10:15:00Z',
+    });
   } else if (ts.getTime() > now.getTime() + skew) {
-    errors.push({ field: 'timestamp', message: `timestamp ${ts.toISOString()} is in the future (now ${now.toISOString()}, allowed clock skew ${skew} ms)` });
+    errors.push({
+      field: 'timestamp',
+      message: `timestamp ${ts.toISOString()} is in the future (now ${now.toISOString()}, allowed clock skew ${skew} ms)`,
+    });
   } else {
     const deadline = windowDeadline(hourStart(ts), window);
     if (now.getTime() > deadline.getTime()) {
-      errors.push({ field: 'timestamp', message: `timestamp ${ts.toISOString()} is too old: AWS accepts records for that hour only until ${deadline.toISOString()}` });
+      errors.push({
+        field: 'timestamp',
+        message: `timestamp ${ts.toISOString()} is too old: AWS accepts records for that hour only until ${deadline.toISOString()}`,
+      });
     } else timestamp = ts;
   }
 

@@ -21,8 +21,17 @@ export interface Store {
   migrate(): Promise<{ applied: string[] }>;
   /** True when the database answers and every migration is applied. */
   isReady(): Promise<boolean>;
+  /**
+   * Refreshes the query planner's statistics (SQLite `PRAGMA optimize`, PostgreSQL `ANALYZE` of
+   * this store's tables). Without them SQLite ignores the indexes the hot statements were shaped
+   * for (the claim, the per-customer listings) and their cost grows with the table.
+   */
+  refreshPlannerStatistics(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How often a SQLite store refreshes planner statistics while open, as the tables grow. */
+const SQLITE_OPTIMIZE_EVERY_MS = 60 * 60 * 1000;
 
 export function openStore(config: StoreConfig): Store {
   if (config.kind === 'sqlite') {
@@ -33,7 +42,19 @@ export function openStore(config: StoreConfig): Store {
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    return createStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), 'sqlite', undefined);
+    // 0x10002: analyse every table whose statistics are missing or stale, at open (SQLite's advice).
+    database.pragma('optimize = 0x10002');
+    const store = createStore(
+      new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
+      'sqlite',
+      undefined,
+      () => clearInterval(optimizer),
+    );
+    // Through Kysely, so the refresh waits its turn on the one connection instead of landing
+    // inside another statement's transaction.
+    const optimizer = setInterval(() => void store.refreshPlannerStatistics().catch(() => undefined), SQLITE_OPTIMIZE_EVERY_MS);
+    optimizer.unref();
+    return store;
   }
   const pool = new Pool({
     connectionString: config.url,
@@ -73,7 +94,7 @@ function withStatementCache(database: BetterSqlite3.Database, capacity = 512): S
   };
 }
 
-function createStore(db: Kysely<Database>, dialect: DialectName, schema: string | undefined): Store {
+function createStore(db: Kysely<Database>, dialect: DialectName, schema: string | undefined, onClose?: () => void): Store {
   // The schema this store writes to: the configured one, else the connection's current schema.
   let tableSchema: string | undefined = schema;
   const resolveTableSchema = async (): Promise<string | undefined> => {
@@ -83,13 +104,28 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
     }
     return tableSchema;
   };
+  const refreshPlannerStatistics = async (): Promise<void> => {
+    if (dialect === 'sqlite') {
+      // Analyses each table whose row count changed enough since its last analysis.
+      await sql`pragma optimize = 0x10002`.execute(db);
+      return;
+    }
+    // Only this store's tables: the database may hold other applications' schemas.
+    const { rows } = await sql<{
+      name: string;
+    }>`select tablename as name from pg_tables where schemaname = ${await resolveTableSchema()}`.execute(db);
+    for (const { name } of rows) await sql`analyze ${sql.table(tableSchema ? `${tableSchema}.${name}` : name)}`.execute(db);
+  };
   return {
     db,
     dialect,
     async migrate() {
       const applied = await applyMigrations(db as unknown as Kysely<unknown>, dialect, await resolveTableSchema(), migrations);
+      // A migration may add indexes the planner can only weigh with fresh statistics.
+      if (applied.length > 0) await refreshPlannerStatistics();
       return { applied };
     },
+    refreshPlannerStatistics,
     async isReady() {
       // Reads our own bookkeeping table only, never the catalogue of the whole database.
       try {
@@ -100,6 +136,7 @@ function createStore(db: Kysely<Database>, dialect: DialectName, schema: string 
       }
     },
     async close() {
+      onClose?.();
       await db.destroy();
     },
   };

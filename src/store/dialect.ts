@@ -1,3 +1,5 @@
+import { AppError } from '../platform/errors';
+
 /**
  * Every difference between SQLite and PostgreSQL that the repositories need, in one place.
  */
@@ -34,11 +36,33 @@ export function isTransientDbError(error: unknown): boolean {
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_LOCKED', '57P01', '57P03', '53300', '40001', '40P01'].includes(code) ||
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'SQLITE_BUSY',
+      'SQLITE_LOCKED',
+      '57P01',
+      '57P03',
+      '53300',
+      '40001',
+      '40P01',
+    ].includes(code) ||
     code.startsWith('08') ||
     // node-postgres reports a dropped connection and a pool connect timeout without a code.
     /^Connection terminated|timeout exceeded when trying to connect/.test(message)
   );
+}
+
+/**
+ * The one answer to "may this write simply be done again?": a typed error that says so (a lost
+ * race, see `ConcurrentWriteError`), a unique key another writer took first, or the database
+ * failing for now (a dropped connection, a serialization failure, a busy SQLite file).
+ */
+export function isRetryableWrite(error: unknown): boolean {
+  if (error instanceof AppError) return error.retryable;
+  return isUniqueViolation(error) || isTransientDbError(error);
 }
 
 /** Column type for times. */

@@ -39,7 +39,11 @@ export async function applyMigrations(
   return dialect === 'postgres' ? migratePostgres(db, schema, migrations) : migrateSqlite(db, migrations);
 }
 
-async function migratePostgres(db: Kysely<unknown>, schema: string | undefined, migrations: readonly NumberedMigration[]): Promise<string[]> {
+async function migratePostgres(
+  db: Kysely<unknown>,
+  schema: string | undefined,
+  migrations: readonly NumberedMigration[],
+): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_KEY)}::bigint)`.execute(trx);
     if (schema) {
@@ -105,7 +109,12 @@ export async function appliedMigrationNames(db: Kysely<unknown>, schema: string 
   return new Set(rows.map((r) => r.name));
 }
 
-async function applyPending(db: Kysely<unknown>, dialect: DialectName, schema: string | undefined, migrations: readonly NumberedMigration[]): Promise<string[]> {
+async function applyPending(
+  db: Kysely<unknown>,
+  dialect: DialectName,
+  schema: string | undefined,
+  migrations: readonly NumberedMigration[],
+): Promise<string[]> {
   const table = migrationTable(schema);
   await sql`create table if not exists ${table} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(db);
   const done = await appliedMigrationNames(db, schema);

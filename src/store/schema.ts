@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated, Kysely, Selectable, Transaction } from 'kysely';
 
 /**
  * Table shapes for Kysely. Times are written as ISO-8601 UTC strings on both engines
@@ -35,6 +35,10 @@ export interface CustomersTable {
   /** The current agreement's status and intent (migration 0004). */
   agreement_status: string | null;
   agreement_intent: string | null;
+  /** The seller app's tenant id, unique per product (migration 0009). */
+  external_id: string | null;
+  /** When the buyer's onboarding fields were erased (migration 0009). */
+  personal_data_erased_at: DbTime | null;
 }
 
 /** One row of newest-wins facts per customer and agreement (migration 0004). */
@@ -96,6 +100,13 @@ export interface Database {
   metering_progress: MeteringProgressTable;
   metering_entitlement_usage: MeteringEntitlementUsageTable;
   metering_health: MeteringHealthTable;
+  leases: LeasesTable;
+  customer_changes: CustomerChangesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  handoff_tokens: HandoffTokensTable;
 }
 
 /** One hour bucket per (customer, dimension, hour); quantity, allocations and identity frozen at seal. */
@@ -133,6 +144,10 @@ export interface MeterBucketsTable {
   record_timestamp: DbTime | null;
   /** `product|dimension|hour` for MeterUsage buckets, unique: one record per product, dimension and hour (migration 0005). */
   meter_usage_slot: string | null;
+  /** While `held`: what the record waits for (migration 0007). */
+  hold_reason: string | null;
+  /** AWS's request id of the last call that carried the record (migration 0007). */
+  aws_request_id: string | null;
 }
 
 /** Usage already counted against an entitlement, per customer, dimension and entitlement period (migration 0005). */
@@ -181,3 +196,118 @@ export interface MeteringProgressTable {
   updated_at: DbTime;
 }
 
+/** Named leases (migration 0008): one holder at a time; `fencing` grows on every change of holder. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: DbTime;
+  acquired_at: DbTime;
+  fencing: number;
+}
+
+/** The change feed: one row per customer version (migration 0009). Cursor: (`txid`, `seq`). */
+export interface CustomerChangesTable {
+  seq: Generated<number>;
+  /** PostgreSQL: the writing transaction's id (a column default); SQLite: 0. */
+  txid: Generated<number>;
+  customer_id: string;
+  change: string;
+  /** 1 for a tombstone (the buyer's personal data was erased). */
+  deleted: number;
+  customer_version: number;
+  /** The customer as of this version (JSON, the API's representation). */
+  customer: string;
+  changed_at: DbTime;
+}
+
+/** Where webhooks go (migration 0009). `source`: `api` or `config`. */
+export interface WebhookEndpointsTable {
+  id: string;
+  source: string;
+  /** Config endpoints: the name given in WEBHOOK_ENDPOINTS. */
+  name: string | null;
+  kind: string;
+  url: string;
+  description: string | null;
+  /** JSON array of event types; null: every type. */
+  event_types: string | null;
+  enabled: number;
+  /** `whsec_…` (Standard Webhooks); null for Slack endpoints. */
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: DbTime | null;
+  failing_since: DbTime | null;
+  last_success_at: DbTime | null;
+  disabled_at: DbTime | null;
+  disabled_reason: string | null;
+  deleted_at: DbTime | null;
+  created_at: DbTime;
+  updated_at: DbTime;
+}
+
+/** The outbox: one row per event, written in the transaction of its cause (migration 0009). */
+export interface WebhookEventsTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  /** Events of one key are delivered in `seq` order (the customer id, or `endpoint:<id>`). */
+  ordering_key: string;
+  customer_id: string | null;
+  /** The JSON body sent: `{ id, type, timestamp, data }`. */
+  payload: string;
+  occurred_at: DbTime;
+  created_at: DbTime;
+}
+
+/** One event to one endpoint (migration 0009). */
+export interface WebhookDeliveriesTable {
+  seq: Generated<number>;
+  id: string;
+  event_id: string;
+  event_seq: number;
+  endpoint_id: string;
+  ordering_key: string;
+  /** pending | delivering | succeeded | failed | cancelled */
+  status: string;
+  attempts: number;
+  next_attempt_at: DbTime;
+  lease_owner: string | null;
+  lease_until: DbTime | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  /** The delivery this one re-sends (manual redelivery). */
+  redelivery_of: string | null;
+  created_at: DbTime;
+  updated_at: DbTime;
+  delivered_at: DbTime | null;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: DbTime;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  /** The dispatcher instance that made the attempt. */
+  instance: string;
+}
+
+/** Sign-in hand-off tokens by `jti` (migration 0009). */
+export interface HandoffTokensTable {
+  jti: string;
+  customer_id: string;
+  issued_at: DbTime;
+  expires_at: DbTime;
+  redeemed_at: DbTime | null;
+}
+/** The store's query handle: services pass it (and its transactions) to repositories, which query. */
+export type Db = Kysely<Database>;
+/** A transaction on the store. */
+export type Tx = Transaction<Database>;
+
+/** Rows as read, for the pure row mappers (`customer-rows.ts`, `agreement-merge.ts`). */
+export type CustomerRow = Selectable<CustomersTable>;
+export type EntitlementRow = Selectable<EntitlementsTable>;
+export type AgreementRow = Selectable<CustomerAgreementsTable>;
+export type BucketRow = Selectable<MeterBucketsTable>;

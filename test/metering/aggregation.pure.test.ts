@@ -21,9 +21,12 @@ const u = (quantity: number, minute: number, key: string, extra: Partial<UsageIn
   idempotencyKey: key,
   ...extra,
 });
-const fold = (mode: AggregationMode, list: UsageInput[]): BucketAggregate => list.reduce((a, x) => addUsage(a, mode, x), emptyAggregate(mode));
+const fold = (mode: AggregationMode, list: UsageInput[]): BucketAggregate =>
+  list.reduce((a, x) => addUsage(a, mode, x), emptyAggregate(mode));
 
-const tagsArb = fc.option(fc.constantFrom<Record<string, string>>({ team: 'a' }, { team: 'b' }, { team: 'b', env: 'prod' }, {}), { nil: undefined });
+const tagsArb = fc.option(fc.constantFrom<Record<string, string>>({ team: 'a' }, { team: 'b' }, { team: 'b', env: 'prod' }, {}), {
+  nil: undefined,
+});
 const usageArb: fc.Arbitrary<UsageInput> = fc.record({
   quantity: fc.integer({ min: 0, max: 1_000_000 }),
   timestamp: fc.integer({ min: 0, max: 3_599_999 }).map((ms) => new Date(T0 + ms)),
@@ -79,7 +82,11 @@ describe('aggregation: examples', () => {
     expect(billedQuantity(latest, 'overage', { entitled: 5 })).toBe(4);
     expect(() => billedQuantity(peak, 'overage')).toThrow(/entitled/);
     // Stored cumulative aggregates (no basis) keep their meaning.
-    expect(parseBucketAggregate({ mode: 'overage', total: 7, parts: { '': 7 } }, 'overage')).toEqual({ mode: 'overage', total: 7, parts: { '': 7 } });
+    expect(parseBucketAggregate({ mode: 'overage', total: 7, parts: { '': 7 } }, 'overage')).toEqual({
+      mode: 'overage',
+      total: 7,
+      parts: { '': 7 },
+    });
   });
 
   it('rejects garbage usage with a reason, never half-adds', () => {
@@ -101,7 +108,11 @@ describe('aggregation: examples', () => {
   it('allocation rules per mode', () => {
     const A = { team: 'a' };
     const B = { team: 'b' };
-    const list = [u(6, 1, 'k1', { tags: A, distinctId: 'x' }), u(4, 2, 'k2', { tags: B, distinctId: 'y' }), u(2, 3, 'k3', { distinctId: 'x' })];
+    const list = [
+      u(6, 1, 'k1', { tags: A, distinctId: 'x' }),
+      u(4, 2, 'k2', { tags: B, distinctId: 'y' }),
+      u(2, 3, 'k3', { distinctId: 'x' }),
+    ];
     expect(billedAllocations(fold('sum', list), 'sum')).toEqual([
       { AllocatedUsageQuantity: 6, Tags: [{ Key: 'team', Value: 'a' }] },
       { AllocatedUsageQuantity: 4, Tags: [{ Key: 'team', Value: 'b' }] },
@@ -112,9 +123,20 @@ describe('aggregation: examples', () => {
     // latest: the latest usage (untagged here) → no UsageAllocations at all.
     expect(billedAllocations(fold('latest', list), 'latest')).toBeUndefined();
     // distinct: x first seen under A, y under B.
-    expect(allocationParts(fold('distinct', list), 'distinct')).toEqual(new Map([[allocationKey(A), 1], [allocationKey(B), 1]]));
+    expect(allocationParts(fold('distinct', list), 'distinct')).toEqual(
+      new Map([
+        [allocationKey(A), 1],
+        [allocationKey(B), 1],
+      ]),
+    );
     // overage: 12 total, 6 entitled → 6 billed split 6:4:2 → 3:2:1.
-    expect(allocationParts(fold('overage', list), 'overage', { entitled: 6 })).toEqual(new Map([['', 1], [allocationKey(A), 3], [allocationKey(B), 2]]));
+    expect(allocationParts(fold('overage', list), 'overage', { entitled: 6 })).toEqual(
+      new Map([
+        ['', 1],
+        [allocationKey(A), 3],
+        [allocationKey(B), 2],
+      ]),
+    );
   });
 
   it('parseBucketAggregate accepts stored JSON and rejects garbage', () => {
@@ -148,7 +170,9 @@ describe('aggregation: properties', () => {
         expect(billedQuantity(fold('distinct', list), 'distinct')).toBe(new Set(list.map((x) => x.distinctId)).size);
         expect(billedQuantity(fold('overage', list), 'overage', { entitled })).toBe(Math.max(0, total - entitled));
         const latestAt = Math.max(...list.map((x) => x.timestamp.getTime()));
-        const atLatest = list.filter((x) => x.timestamp.getTime() === latestAt).sort((a, b) => (a.idempotencyKey < b.idempotencyKey ? 1 : -1));
+        const atLatest = list
+          .filter((x) => x.timestamp.getTime() === latestAt)
+          .sort((a, b) => (a.idempotencyKey < b.idempotencyKey ? 1 : -1));
         expect(billedQuantity(fold('latest', list), 'latest')).toBe(atLatest[0]?.quantity ?? 0);
       }),
     );

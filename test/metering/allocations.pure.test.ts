@@ -57,7 +57,22 @@ describe('allocationKey', () => {
 
 describe('apportion (largest remainder)', () => {
   it('splits exactly', () => {
-    expect(apportion(new Map([['a', 1], ['b', 1], ['c', 1]]), 10)).toEqual(new Map([['a', 4], ['b', 3], ['c', 3]]));
+    expect(
+      apportion(
+        new Map([
+          ['a', 1],
+          ['b', 1],
+          ['c', 1],
+        ]),
+        10,
+      ),
+    ).toEqual(
+      new Map([
+        ['a', 4],
+        ['b', 3],
+        ['c', 3],
+      ]),
+    );
     expect(apportion(new Map([['a', 0]]), 5)).toEqual(new Map([['', 5]]));
     expect(apportion(new Map(), 0)).toEqual(new Map());
     expect(() => apportion(new Map(), 1.5)).toThrow(RangeError);
@@ -65,18 +80,22 @@ describe('apportion (largest remainder)', () => {
 
   it('property: integer parts summing to the total, each within 1 of its exact share, order-independent', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.string(), fc.integer({ min: 0, max: MAX_QUANTITY })), { maxLength: 30 }), fc.integer({ min: 0, max: MAX_QUANTITY }), (pairs, total) => {
-        const weights = new Map(pairs);
-        const out = apportion(weights, total);
-        const reversed = apportion(new Map([...weights].reverse()), total);
-        expect([...out].sort()).toEqual([...reversed].sort());
-        expect([...out.values()].reduce((s, v) => s + v, 0)).toBe(total);
-        const sumW = [...weights.values()].reduce((s, v) => s + v, 0);
-        for (const [k, v] of out) {
-          expect(Number.isInteger(v)).toBe(true);
-          if (sumW > 0) expect(Math.abs(v - (total * (weights.get(k) ?? 0)) / sumW)).toBeLessThan(1.0001);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.string(), fc.integer({ min: 0, max: MAX_QUANTITY })), { maxLength: 30 }),
+        fc.integer({ min: 0, max: MAX_QUANTITY }),
+        (pairs, total) => {
+          const weights = new Map(pairs);
+          const out = apportion(weights, total);
+          const reversed = apportion(new Map([...weights].reverse()), total);
+          expect([...out].sort()).toEqual([...reversed].sort());
+          expect([...out.values()].reduce((s, v) => s + v, 0)).toBe(total);
+          const sumW = [...weights.values()].reduce((s, v) => s + v, 0);
+          for (const [k, v] of out) {
+            expect(Number.isInteger(v)).toBe(true);
+            if (sumW > 0) expect(Math.abs(v - (total * (weights.get(k) ?? 0)) / sumW)).toBeLessThan(1.0001);
+          }
+        },
+      ),
     );
   });
 });
@@ -84,14 +103,32 @@ describe('apportion (largest remainder)', () => {
 describe('toUsageAllocations', () => {
   it('omits UsageAllocations when only the untagged allocation remains', () => {
     expect(toUsageAllocations(new Map([['', 7]]))).toBeUndefined();
-    expect(toUsageAllocations(new Map([['', 7], [allocationKey({ a: 'b' }), 0]]))).toBeUndefined();
+    expect(
+      toUsageAllocations(
+        new Map([
+          ['', 7],
+          [allocationKey({ a: 'b' }), 0],
+        ]),
+      ),
+    ).toBeUndefined();
     expect(toUsageAllocations(new Map())).toBeUndefined();
   });
 
   it('builds the SDK shape, untagged last, no Tags on it', () => {
-    const a = toUsageAllocations(new Map([['', 2], [allocationKey({ z: '1', a: '2' }), 5]]));
+    const a = toUsageAllocations(
+      new Map([
+        ['', 2],
+        [allocationKey({ z: '1', a: '2' }), 5],
+      ]),
+    );
     expect(a).toEqual([
-      { AllocatedUsageQuantity: 5, Tags: [{ Key: 'a', Value: '2' }, { Key: 'z', Value: '1' }] },
+      {
+        AllocatedUsageQuantity: 5,
+        Tags: [
+          { Key: 'a', Value: '2' },
+          { Key: 'z', Value: '1' },
+        ],
+      },
       { AllocatedUsageQuantity: 2 },
     ]);
     expect(validateUsageAllocations(a, 7)).toEqual([]);
@@ -108,7 +145,8 @@ describe('toUsageAllocations', () => {
 
     const big = new Map<string, number>();
     const long = (c: string) => c.repeat(256);
-    for (let i = 0; i < 2500; i++) big.set(allocationKey({ [`k1${i}`.padEnd(100, 'x')]: long('a'), k2: long('b'), k3: long('c'), k4: long('d'), k5: long('e') }), 1);
+    for (let i = 0; i < 2500; i++)
+      big.set(allocationKey({ [`k1${i}`.padEnd(100, 'x')]: long('a'), k2: long('b'), k3: long('c'), k4: long('d'), k5: long('e') }), 1);
     const b = toUsageAllocations(big)!;
     expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThanOrEqual(900_000);
     expect(validateUsageAllocations(b, 2500)).toEqual([]);

@@ -47,17 +47,22 @@ describe('backoff', () => {
 
   it('property: a retry is never before now nor after the budget end', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 40 * 60_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, elapsed, r) => {
-        const next = nextAttemptAt(n, t0, at(elapsed), { random: () => r });
-        if (elapsed >= 30 * 60_000) expect(next).toBe('give-up');
-        else {
-          expect(next).not.toBe('give-up');
-          const t = (next as Date).getTime();
-          expect(t).toBeGreaterThanOrEqual(at(elapsed).getTime());
-          expect(t).toBeLessThanOrEqual(at(30 * 60_000).getTime());
-          expect(t - at(elapsed).getTime()).toBeLessThanOrEqual(120_000);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 0, max: 40 * 60_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (n, elapsed, r) => {
+          const next = nextAttemptAt(n, t0, at(elapsed), { random: () => r });
+          if (elapsed >= 30 * 60_000) expect(next).toBe('give-up');
+          else {
+            expect(next).not.toBe('give-up');
+            const t = (next as Date).getTime();
+            expect(t).toBeGreaterThanOrEqual(at(elapsed).getTime());
+            expect(t).toBeLessThanOrEqual(at(30 * 60_000).getTime());
+            expect(t - at(elapsed).getTime()).toBeLessThanOrEqual(120_000);
+          }
+        },
+      ),
     );
   });
 });

@@ -41,7 +41,13 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
 
   it('bills every reported unit exactly once, with kills during ingestion, sealing and sending', async () => {
     const products = [sumProduct, licenseProduct];
-    for (const p of products) sim.createProduct({ productCode: p.code, pricingModel: p.pricingModel, identity: p.identity, dimensions: p.dimensions.map((d) => ({ name: d.name })) });
+    for (const p of products)
+      sim.createProduct({
+        productCode: p.code,
+        pricingModel: p.pricingModel,
+        identity: p.identity,
+        dimensions: p.dimensions.map((d) => ({ name: d.name })),
+      });
     const dbPath = join(dir, 'crash.sqlite');
     const store = openStore({ kind: 'sqlite', path: dbPath });
     await store.migrate();
@@ -56,18 +62,46 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
       const sub = await sim.subscribe({ productCode: product.code, confirmation: 'manual' });
       await sim.confirm(sub.id);
       const s = sim.subscription(sub.id);
-      const c = await customers.upsert(product.identity === 'license' ? { productCode: product.code, customerAWSAccountId: s.customerAWSAccountId, licenseArn: s.licenseArn } : { productCode: product.code, customerIdentifier: s.customerIdentifier }, activated);
-      await store.db.transaction().execute((tx) => customers.saveSubscriptionState(tx, c.id, { status: 'active', statusEventTime: activated, activatedAt: activated, finalWindowOpenedAt: null, endedAt: null }, activated));
+      const c = await customers.upsert(
+        product.identity === 'license'
+          ? { productCode: product.code, customerAWSAccountId: s.customerAWSAccountId, licenseArn: s.licenseArn }
+          : { productCode: product.code, customerIdentifier: s.customerIdentifier },
+        activated,
+      );
+      await store.db
+        .transaction()
+        .execute((tx) =>
+          customers.saveSubscriptionState(
+            tx,
+            c.id,
+            { status: 'active', statusEventTime: activated, activatedAt: activated, finalWindowOpenedAt: null, endedAt: null },
+            activated,
+          ),
+        );
       who.push({ id: c.id, key: (product.identity === 'license' ? s.licenseArn : s.customerIdentifier)!, product });
     }
     frozenAt = clock.start;
     // Usage of the three hours before the start, already recorded when the first emitter starts.
-    const ledger = new UsageLedger({ db: store.db, dialect: 'sqlite', catalog: new ProductCatalog(products), clock: new ManualClock(clock.start), logger: createLogger({ level: 'silent' }), options: { batchWindow: batchMeterUsageWindow, meterUsageWindow } });
+    const ledger = new UsageLedger({
+      db: store.db,
+      dialect: 'sqlite',
+      catalog: new ProductCatalog(products),
+      clock: new ManualClock(clock.start),
+      logger: createLogger({ level: 'silent' }),
+      options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
+    });
     const dimensionOf = (c: (typeof who)[number]) => (c.product === sumProduct ? 'api_calls' : 'gb');
     const past = [];
     for (const [i, c] of who.entries()) {
       for (let h = 3; h >= 1; h--) {
-        for (let k = 0; k < 2; k++) past.push({ customer: c.id, dimension: dimensionOf(c), quantity: ((i * 7 + h * 3 + k) % 11) + 1, timestamp: new Date(h0 - h * HOUR + 60_000 * (k + 1)).toISOString(), idempotencyKey: `${c.id}-${h}-${k}` });
+        for (let k = 0; k < 2; k++)
+          past.push({
+            customer: c.id,
+            dimension: dimensionOf(c),
+            quantity: ((i * 7 + h * 3 + k) % 11) + 1,
+            timestamp: new Date(h0 - h * HOUR + 60_000 * (k + 1)).toISOString(),
+            idempotencyKey: `${c.id}-${h}-${k}`,
+          });
       }
     }
     expect((await ledger.record(past)).every((r) => r.status === 'accepted')).toBe(true);
@@ -77,7 +111,13 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
     for (const [i, c] of who.entries()) {
       for (let k = 0; k < 4; k++) {
         const offset = 60_000 + ((i * 7919 + k * 104_729) % 7000) * 1000; // spread over [1 min, ~1 h 58 min]
-        live.push({ customer: c.id, dimension: dimensionOf(c), quantity: ((i * 5 + k * 3) % 9) + 1, timestamp: new Date(clock.start + offset).toISOString(), idempotencyKey: `live-${c.id}-${k}` });
+        live.push({
+          customer: c.id,
+          dimension: dimensionOf(c),
+          quantity: ((i * 5 + k * 3) % 9) + 1,
+          timestamp: new Date(clock.start + offset).toISOString(),
+          idempotencyKey: `live-${c.id}-${k}`,
+        });
       }
     }
     const planPath = join(dir, 'plan.json');
@@ -89,7 +129,11 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
     frozenAt = null;
     const args = [dbPath, sim.url, JSON.stringify(products), JSON.stringify(clock), planPath];
     const spawnChild = (): { child: ChildProcess; exited: Promise<number | null>; ready: Promise<void> } => {
-      const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'crash', 'emitter-child.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+      const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'crash', 'emitter-child.ts'), ...args], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
       // Started (store open, interrupted sends released): from here on a kill interrupts real work.
       const ready = new Promise<void>((resolve) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -120,7 +164,10 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
       if (code !== null) expect(code).toBe(0);
       const peek = openStore({ kind: 'sqlite', path: dbPath });
       const sending = await peek.db.selectFrom('meter_buckets').select('id').where('state', '=', 'sending').execute();
-      const events = await peek.db.selectFrom('usage_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const events = await peek.db
+        .selectFrom('usage_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       const hours = await peek.db.selectFrom('meter_buckets').select('hour').distinct().where('state', '!=', 'open').execute();
       await peek.close();
       if (code === null && sending.length > 0) midSend++;
@@ -135,7 +182,11 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
     // Expected: what the ledger recorded, per customer, dimension and the hour it was booked in
     // (late usage for a sealed hour rolls forward into the open hour).
     const check = openStore({ kind: 'sqlite', path: dbPath });
-    const events = await check.db.selectFrom('usage_events').innerJoin('meter_buckets', 'meter_buckets.id', 'usage_events.bucket_id').select(['usage_events.customer_id', 'usage_events.dimension', 'usage_events.quantity', 'meter_buckets.hour']).execute();
+    const events = await check.db
+      .selectFrom('usage_events')
+      .innerJoin('meter_buckets', 'meter_buckets.id', 'usage_events.bucket_id')
+      .select(['usage_events.customer_id', 'usage_events.dimension', 'usage_events.quantity', 'meter_buckets.hour'])
+      .execute();
     await check.close();
     expect(events).toHaveLength(planned);
     expect(events.reduce((n, e) => n + Number(e.quantity), 0)).toBe(plannedTotal);

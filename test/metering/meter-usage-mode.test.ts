@@ -1,12 +1,12 @@
 import request from 'supertest';
-import { dialects } from '../support/stores';
+import { describeDialects } from '../support/stores';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import type { ManualClock } from '../../src/platform/clock';
 import { activeCustomer, meteringHarness, meterUsageProduct, spyEmitter } from './metering-support';
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
-describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => {
+describeDialects('MeterUsage mode (%s)', (dialect) => {
   let h: Harness & { clock: ManualClock };
   beforeEach(async () => {
     h = await meteringHarness({ dialect, products: [meterUsageProduct], env: { METER_USAGE_FAIL_POLICY: 'closed' } });
@@ -21,17 +21,22 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
   it('sends one MeterUsage record per dimension and hour, after a passing DryRun', async () => {
     const c = await activeCustomer(h, meterUsageProduct);
     await h.container.emitter.start();
-    const res = await request(h.app).post('/v1/usage').set(auth).send({
-      records: [
-        { customer: c.id, dimension: 'hosts', quantity: 4, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: 'm1' },
-        { customer: c.id, dimension: 'hosts', quantity: 6, timestamp: '2026-03-10T10:32:00Z', idempotencyKey: 'm2' },
-      ],
-    });
+    const res = await request(h.app)
+      .post('/v1/usage')
+      .set(auth)
+      .send({
+        records: [
+          { customer: c.id, dimension: 'hosts', quantity: 4, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: 'm1' },
+          { customer: c.id, dimension: 'hosts', quantity: 6, timestamp: '2026-03-10T10:32:00Z', idempotencyKey: 'm2' },
+        ],
+      });
     expect(res.body.accepted).toBe(2);
     h.clock.set('2026-03-10T11:10:00Z');
     await h.container.emitter.runOnce();
     const billed = h.sim.billed({ productCode: meterUsageProduct.code });
-    expect(billed.map((b) => [b.operation, b.dimension, b.hour, b.quantity])).toEqual([['MeterUsage', 'hosts', '2026-03-10T10:00:00.000Z', 6]]);
+    expect(billed.map((b) => [b.operation, b.dimension, b.hour, b.quantity])).toEqual([
+      ['MeterUsage', 'hosts', '2026-03-10T10:00:00.000Z', 6],
+    ]);
     expect(h.sim.meteringLog().filter((e) => e.outcome === 'DuplicateRequestException')).toEqual([]);
   });
 
@@ -39,12 +44,19 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
     const c = await activeCustomer(h, meterUsageProduct);
     const tokens: Array<[string, string | undefined]> = [];
     const emitter = spyEmitter(h, { onMeterUsage: (r, o) => void (o.dryRun ? undefined : tokens.push([r.bucketId, o.clientToken])) });
-    await request(h.app).post('/v1/usage').set(auth).send({ records: [{ customer: c.id, dimension: 'hosts', quantity: 4, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: 't1' }] });
+    await request(h.app)
+      .post('/v1/usage')
+      .set(auth)
+      .send({ records: [{ customer: c.id, dimension: 'hosts', quantity: 4, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: 't1' }] });
     h.clock.set('2026-03-10T11:10:00Z');
     await emitter.runOnce();
     const [bucket] = await h.container.meterBuckets.list({ customerId: c.id, state: 'accepted' });
     // A resend after a crash is the same request: same token, same answer, no second record.
-    await h.db.store.db.updateTable('meter_buckets').set({ state: 'sealed', next_attempt_at: h.clock.now().toISOString() }).where('id', '=', bucket!.id).execute();
+    await h.db.store.db
+      .updateTable('meter_buckets')
+      .set({ state: 'sealed', next_attempt_at: h.clock.now().toISOString() })
+      .where('id', '=', bucket!.id)
+      .execute();
     await emitter.runOnce();
     expect(tokens).toEqual([
       [bucket!.id, bucket!.id],
@@ -53,7 +65,11 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
     expect((await h.container.meterBuckets.findById(bucket!.id))!.meteringRecordId).toBe(bucket!.meteringRecordId);
     expect(h.sim.billed({ productCode: meterUsageProduct.code })).toHaveLength(1);
     // Proof that the token reaches AWS: the same token with different parameters is refused as such.
-    await h.db.store.db.updateTable('meter_buckets').set({ state: 'sealed', quantity: 5, next_attempt_at: h.clock.now().toISOString() }).where('id', '=', bucket!.id).execute();
+    await h.db.store.db
+      .updateTable('meter_buckets')
+      .set({ state: 'sealed', quantity: 5, next_attempt_at: h.clock.now().toISOString() })
+      .where('id', '=', bucket!.id)
+      .execute();
     await emitter.runOnce();
     expect(h.sim.meteringLog().map((e) => e.outcome)).not.toContain('DuplicateRequestException');
     expect((await h.container.meterBuckets.findById(bucket!.id))!.lastError).toMatch(/IdempotencyConflict/);
@@ -70,7 +86,13 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
     ]);
     expect(results[0]).toMatchObject({ status: 'accepted' });
     expect(results[1]).toMatchObject({ status: 'rejected', code: 'meter_usage_customer_conflict' });
-    expect((await h.container.ledger.record([{ customer: b.id, dimension: 'hosts', quantity: 1, timestamp: '2026-03-10T10:33:00Z', idempotencyKey: 'b2' }]))[0]).toMatchObject({ code: 'meter_usage_customer_conflict' });
+    expect(
+      (
+        await h.container.ledger.record([
+          { customer: b.id, dimension: 'hosts', quantity: 1, timestamp: '2026-03-10T10:33:00Z', idempotencyKey: 'b2' },
+        ])
+      )[0],
+    ).toMatchObject({ code: 'meter_usage_customer_conflict' });
     h.clock.set('2026-03-10T11:10:00Z');
     await h.container.emitter.runOnce();
     h.clock.set('2026-03-10T12:10:00Z');
@@ -81,7 +103,11 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
       ['2026-03-10T11:00:00.000Z', 0],
     ]);
     expect(h.sim.meteringLog().filter((e) => e.outcome === 'DuplicateRequestException')).toEqual([]);
-    const rows = await h.db.store.db.selectFrom('meter_buckets').select(['customer_id', 'hour']).where('product_code', '=', meterUsageProduct.code).execute();
+    const rows = await h.db.store.db
+      .selectFrom('meter_buckets')
+      .select(['customer_id', 'hour'])
+      .where('product_code', '=', meterUsageProduct.code)
+      .execute();
     expect(rows.every((r) => r.customer_id === a.id)).toBe(true);
   });
 
@@ -102,7 +128,8 @@ describe.each(dialects('MeterUsage mode'))('MeterUsage mode (%s)', (dialect) => 
 
   it('fail-closed after two hours of failures: readiness and the access check report it', async () => {
     const c = await activeCustomer(h, meterUsageProduct);
-    const access = async () => (await request(h.app).get('/v1/access').query({ customer: c.id, dimension: 'hosts', quantity: 2 }).set(auth)).body;
+    const access = async () =>
+      (await request(h.app).get('/v1/access').query({ customer: c.id, dimension: 'hosts', quantity: 2 }).set(auth)).body;
     await h.container.emitter.start();
     h.sim.setFaults({ failNext: [{ operation: 'MeterUsage', error: 'InternalServiceErrorException', count: 100_000 }] });
     h.clock.set('2026-03-10T11:10:00Z');

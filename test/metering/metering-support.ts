@@ -63,7 +63,11 @@ export async function meteringHarness(opts: HarnessOptions & { start?: string } 
  * A buyer subscribed and activated in the simulator at the current clock time, and the same
  * customer in our store, active (as the notification handlers would leave it).
  */
-export async function activeCustomer(h: Harness, product: ProductConfig, opts: { entitlements?: Array<{ dimension: string; integerValue: number }> } = {}): Promise<Customer & { simId: string }> {
+export async function activeCustomer(
+  h: Harness,
+  product: ProductConfig,
+  opts: { entitlements?: Array<{ dimension: string; integerValue: number }> } = {},
+): Promise<Customer & { simId: string }> {
   const sub = await h.sim.subscribe({ productCode: product.code, confirmation: 'manual', entitlements: opts.entitlements });
   await h.sim.confirm(sub.id);
   const s = h.sim.subscription(sub.id);
@@ -76,7 +80,11 @@ export async function activeCustomer(h: Harness, product: ProductConfig, opts: {
   );
   await setState(h, c.id, { status: 'active', statusEventTime: now, activatedAt: now, finalWindowOpenedAt: null, endedAt: null });
   if (opts.entitlements) {
-    await h.container.customers.replaceEntitlements(c.id, opts.entitlements.map((e) => ({ dimension: e.dimension, value: { type: 'integer', value: e.integerValue }, expirationDate: null })), now);
+    await h.container.customers.replaceEntitlements(
+      c.id,
+      opts.entitlements.map((e) => ({ dimension: e.dimension, value: { type: 'integer', value: e.integerValue }, expirationDate: null })),
+      now,
+    );
   }
   return { ...(await h.container.customers.findById(c.id))!, simId: sub.id };
 }
@@ -98,7 +106,10 @@ export async function drain(h: Harness & { clock: ManualClock }, opts: { passes?
 /** An emitter over the harness's store and simulator whose gateway lets the test look at every call. */
 export function spyEmitter(
   h: Harness & { clock: ManualClock },
-  spy: { onBatch?: (batch: MeteringBatch) => Promise<void> | void; onMeterUsage?: (record: PendingRecord, opts: { clientToken?: string; dryRun?: boolean }) => Promise<void> | void } = {},
+  spy: {
+    onBatch?: (batch: MeteringBatch) => Promise<void> | void;
+    onMeterUsage?: (record: PendingRecord, opts: { clientToken?: string; dryRun?: boolean }) => Promise<void> | void;
+  } = {},
   settings: Partial<EmitterSettings> = {},
 ): MeteringEmitter {
   const real = new SdkMeteringGateway(h.aws.metering);
@@ -112,6 +123,13 @@ export function spyEmitter(
       return real.meterUsage(record, opts);
     },
   };
-  return new MeteringEmitter({ db: h.db.store.db, dialect: h.db.store.dialect, catalog: h.container.catalog, gateway, clock: h.clock, logger: h.logger, settings: { minute: 10, ...settings } });
+  return new MeteringEmitter({
+    db: h.db.store.db,
+    dialect: h.db.store.dialect,
+    catalog: h.container.catalog,
+    gateway,
+    clock: h.clock,
+    logger: h.logger,
+    settings: { minute: 10, ...settings },
+  });
 }
-

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { serializeRequest } from '../../src/metering/record-batching';
 import type { ManualClock } from '../../src/platform/clock';
-import { dialects } from '../support/stores';
+import { describeDialects } from '../support/stores';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import { activeCustomer, drain, licenseProduct, meteringHarness, setState, spyEmitter, sumProduct, T0 } from './metering-support';
 
@@ -12,10 +12,22 @@ function usage(h: H, records: unknown[]) {
   return request(h.app).post('/v1/usage').set(auth).send({ records });
 }
 
-const seat = (c: { id: string }, quantity: number, at: string, key: string) => ({ customer: c.id, dimension: 'seats', quantity, timestamp: at, idempotencyKey: key });
-const storage = (c: { id: string }, quantity: number, at: string, key: string) => ({ customer: c.id, dimension: 'storage_gb', quantity, timestamp: at, idempotencyKey: key });
+const seat = (c: { id: string }, quantity: number, at: string, key: string) => ({
+  customer: c.id,
+  dimension: 'seats',
+  quantity,
+  timestamp: at,
+  idempotencyKey: key,
+});
+const storage = (c: { id: string }, quantity: number, at: string, key: string) => ({
+  customer: c.id,
+  dimension: 'storage_gb',
+  quantity,
+  timestamp: at,
+  idempotencyKey: key,
+});
 
-describe.each(dialects('metering money path'))('metering money path (%s)', (dialect) => {
+describeDialects('metering money path (%s)', (dialect) => {
   let h: H;
   beforeEach(async () => {
     h = await meteringHarness({ dialect });
@@ -69,18 +81,28 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
   it('overage without a usable entitlement is held (never billed as if nothing were included), then billed once it is known', async () => {
     const c = await activeCustomer(h, licenseProduct);
     const other = await activeCustomer(h, licenseProduct, { entitlements: [{ dimension: 'seats', integerValue: 2 }] });
-    await h.container.customers.replaceEntitlements(other.id, [{ dimension: 'seats', value: { type: 'double', value: 2.5 }, expirationDate: null }], h.clock.now());
+    await h.container.customers.replaceEntitlements(
+      other.id,
+      [{ dimension: 'seats', value: { type: 'double', value: 2.5 }, expirationDate: null }],
+      h.clock.now(),
+    );
     await usage(h, [seat(c, 7, '2026-03-10T10:31:00Z', 'n1'), seat(other, 7, '2026-03-10T10:31:00Z', 'n2')]);
     h.clock.set('2026-03-10T11:10:00Z');
     await h.container.emitter.runOnce();
     expect(h.sim.billed({ productCode: licenseProduct.code }).filter((b) => b.dimension === 'seats' && b.quantity > 0)).toEqual([]);
-    const held = (await h.container.meterBuckets.list({ state: 'sealed', limit: 50 })).filter((b) => b.dimension === 'seats' && b.hour.toISOString() === '2026-03-10T10:00:00.000Z');
+    const held = (await h.container.meterBuckets.list({ state: 'held', limit: 50 })).filter(
+      (b) => b.dimension === 'seats' && b.hour.toISOString() === '2026-03-10T10:00:00.000Z',
+    );
     expect(held.map((b) => b.customerId).sort()).toEqual([c.id, other.id].sort());
     for (const b of held) {
       expect(b.quantity).toBeNull();
-      expect(b.lastError).toMatch(/entitlement/i);
+      expect(b.holdReason).toMatch(/entitlement/i);
     }
-    await h.container.customers.replaceEntitlements(c.id, [{ dimension: 'seats', value: { type: 'integer', value: 5 }, expirationDate: null }], h.clock.now());
+    await h.container.customers.replaceEntitlements(
+      c.id,
+      [{ dimension: 'seats', value: { type: 'integer', value: 5 }, expirationDate: null }],
+      h.clock.now(),
+    );
     h.clock.advance(10 * 60_000);
     await h.container.emitter.runOnce();
     expect(billedOf(c.licenseArn, 'seats')).toEqual([['2026-03-10T10:00:00.000Z', 2]]);
@@ -97,16 +119,34 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
     const sub = await h.sim.subscribe({ productCode: licenseProduct.code, confirmation: 'manual' });
     await h.sim.confirm(sub.id);
     const s = h.sim.subscription(sub.id);
-    const c = await h.container.customers.upsert({ productCode: licenseProduct.code, customerIdentifier: s.customerIdentifier }, h.clock.now());
-    await setState(h, c.id, { status: 'active', statusEventTime: h.clock.now(), activatedAt: h.clock.now(), finalWindowOpenedAt: null, endedAt: null });
+    const c = await h.container.customers.upsert(
+      { productCode: licenseProduct.code, customerIdentifier: s.customerIdentifier },
+      h.clock.now(),
+    );
+    await setState(h, c.id, {
+      status: 'active',
+      statusEventTime: h.clock.now(),
+      activatedAt: h.clock.now(),
+      finalWindowOpenedAt: null,
+      endedAt: null,
+    });
     h.clock.set('2026-03-10T10:50:00Z');
-    expect((await usage(h, [{ customer: c.id, dimension: 'gb', quantity: 5, timestamp: '2026-03-10T10:40:00Z', idempotencyKey: 'i1' }])).body.accepted).toBe(1);
+    expect(
+      (await usage(h, [{ customer: c.id, dimension: 'gb', quantity: 5, timestamp: '2026-03-10T10:40:00Z', idempotencyKey: 'i1' }])).body
+        .accepted,
+    ).toBe(1);
     h.clock.set('2026-03-10T11:10:00Z');
     await h.container.emitter.runOnce();
-    const [gb] = await h.container.meterBuckets.list({ customerId: c.id, state: 'sealed', limit: 10 }).then((l) => l.filter((b) => b.dimension === 'gb'));
+    const [gb] = await h.container.meterBuckets
+      .list({ customerId: c.id, state: 'held', limit: 10 })
+      .then((l) => l.filter((b) => b.dimension === 'gb'));
     expect(gb).toMatchObject({ quantity: 5 });
-    expect(gb!.lastError).toMatch(/identity/i);
-    await h.db.store.db.updateTable('customers').set({ customer_aws_account_id: s.customerAWSAccountId, license_arn: s.licenseArn }).where('id', '=', c.id).execute();
+    expect(gb!.holdReason).toMatch(/identity/i);
+    await h.db.store.db
+      .updateTable('customers')
+      .set({ customer_aws_account_id: s.customerAWSAccountId, license_arn: s.licenseArn })
+      .where('id', '=', c.id)
+      .execute();
     h.clock.advance(10 * 60_000);
     await h.container.emitter.runOnce();
     expect(billedOf(s.licenseArn, 'gb')).toEqual([['2026-03-10T10:00:00.000Z', 5]]);
@@ -114,7 +154,11 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
 
     // A record left `failed` without quantity or identity (older releases did this) is recoverable.
     const [seats] = (await h.container.meterBuckets.list({ customerId: c.id, limit: 10 })).filter((b) => b.dimension === 'seats');
-    await h.db.store.db.updateTable('meter_buckets').set({ state: 'failed', quantity: null, identity_kind: null, customer_aws_account_id: null, license_arn: null }).where('id', '=', seats!.id).execute();
+    await h.db.store.db
+      .updateTable('meter_buckets')
+      .set({ state: 'failed', quantity: null, identity_kind: null, customer_aws_account_id: null, license_arn: null })
+      .where('id', '=', seats!.id)
+      .execute();
     const retry = await request(h.app).post(`/v1/metering/records/${seats!.id}/retry`).set(auth);
     expect(retry.status).toBe(200);
     await drain(h);
@@ -125,15 +169,32 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
     const c = await activeCustomer(h, sumProduct);
     h.clock.set('2026-03-10T10:45:00Z');
     const end = new Date('2026-03-10T10:40:00Z');
-    await setState(h, c.id, { status: 'unsubscribed', statusEventTime: end, activatedAt: new Date(T0), finalWindowOpenedAt: end, endedAt: end });
-    const before = await usage(h, [{ customer: c.id, dimension: 'api_calls', quantity: 4, timestamp: '2026-03-10T10:39:00Z', idempotencyKey: 'd1' }]);
+    await setState(h, c.id, {
+      status: 'unsubscribed',
+      statusEventTime: end,
+      activatedAt: new Date(T0),
+      finalWindowOpenedAt: end,
+      endedAt: end,
+    });
+    const before = await usage(h, [
+      { customer: c.id, dimension: 'api_calls', quantity: 4, timestamp: '2026-03-10T10:39:00Z', idempotencyKey: 'd1' },
+    ]);
     expect(before.body.results[0]).toMatchObject({ status: 'accepted', hour: '2026-03-10T10:00:00.000Z' });
-    const afterEnd = await usage(h, [{ customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T10:41:00Z', idempotencyKey: 'd2' }]);
+    const afterEnd = await usage(h, [
+      { customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T10:41:00Z', idempotencyKey: 'd2' },
+    ]);
     expect(afterEnd.body.results[0]).toMatchObject({ status: 'rejected', code: 'customer_not_active' });
     await h.container.emitter.runOnce(); // final flush
-    const late = await usage(h, [{ customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T10:38:00Z', idempotencyKey: 'd3' }]);
+    const late = await usage(h, [
+      { customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T10:38:00Z', idempotencyKey: 'd3' },
+    ]);
     expect(late.body.results[0]).toMatchObject({ status: 'rejected', code: 'final_metering_done' });
-    expect(h.sim.billed({ productCode: sumProduct.code }).filter((b) => b.dimension === 'api_calls').map((b) => [b.hour, b.quantity])).toEqual([['2026-03-10T10:00:00.000Z', 4]]);
+    expect(
+      h.sim
+        .billed({ productCode: sumProduct.code })
+        .filter((b) => b.dimension === 'api_calls')
+        .map((b) => [b.hour, b.quantity]),
+    ).toEqual([['2026-03-10T10:00:00.000Z', 4]]);
   });
 
   it('late usage for an hour the emitter has completed goes to the current open hour even when that hour has no bucket', async () => {
@@ -143,11 +204,15 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
     h.clock.set('2026-03-10T11:10:00Z');
     await h.container.emitter.runOnce(); // hour 10 completed
     h.clock.set('2026-03-10T11:20:00Z');
-    const res = await usage(h, [{ customer: c.id, dimension: 'users', distinctId: 'u1', timestamp: '2026-03-10T10:50:00Z', idempotencyKey: 'l1' }]);
+    const res = await usage(h, [
+      { customer: c.id, dimension: 'users', distinctId: 'u1', timestamp: '2026-03-10T10:50:00Z', idempotencyKey: 'l1' },
+    ]);
     expect(res.body.results[0]).toMatchObject({ status: 'accepted', hour: '2026-03-10T11:00:00.000Z', rolledForward: true });
     h.clock.set('2026-03-10T12:10:00Z');
     await drain(h);
-    expect(h.sim.billed({ productCode: sumProduct.code }).map((b) => [b.dimension, b.hour, b.quantity])).toEqual([['users', '2026-03-10T11:00:00.000Z', 1]]);
+    expect(h.sim.billed({ productCode: sumProduct.code }).map((b) => [b.dimension, b.hour, b.quantity])).toEqual([
+      ['users', '2026-03-10T11:00:00.000Z', 1],
+    ]);
   });
 
   it('the activation hour is stamped with the activation time, frozen: a resend is byte-identical', async () => {
@@ -159,7 +224,12 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
     await emitter.runOnce();
     h.clock.set('2026-03-10T12:10:00Z');
     await emitter.runOnce();
-    const stamps = bodies.flatMap((b) => (JSON.parse(b) as { UsageRecords: Array<{ Timestamp: number; Dimension: string }> }).UsageRecords.map((r) => [r.Dimension, new Date(r.Timestamp * 1000).toISOString()]));
+    const stamps = bodies.flatMap((b) =>
+      (JSON.parse(b) as { UsageRecords: Array<{ Timestamp: number; Dimension: string }> }).UsageRecords.map((r) => [
+        r.Dimension,
+        new Date(r.Timestamp * 1000).toISOString(),
+      ]),
+    );
     expect(stamps.sort()).toEqual([
       ['api_calls', '2026-03-10T10:30:00.000Z'],
       ['api_calls', '2026-03-10T11:00:00.000Z'],
@@ -168,8 +238,18 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
     ]);
     // Resend after a crash: the activation moved (a late, earlier event) but the record is frozen.
     const first = bodies.find((b) => b.includes('api_calls') && b.includes(String(Date.parse('2026-03-10T10:30:00Z') / 1000)))!;
-    await setState(h, c.id, { status: 'active', statusEventTime: new Date('2026-03-10T10:10:00Z'), activatedAt: new Date('2026-03-10T10:10:00Z'), finalWindowOpenedAt: null, endedAt: null });
-    await h.db.store.db.updateTable('meter_buckets').set({ state: 'sealed', next_attempt_at: h.clock.now().toISOString() }).where('hour', '=', '2026-03-10T10:00:00.000Z').execute();
+    await setState(h, c.id, {
+      status: 'active',
+      statusEventTime: new Date('2026-03-10T10:10:00Z'),
+      activatedAt: new Date('2026-03-10T10:10:00Z'),
+      finalWindowOpenedAt: null,
+      endedAt: null,
+    });
+    await h.db.store.db
+      .updateTable('meter_buckets')
+      .set({ state: 'sealed', next_attempt_at: h.clock.now().toISOString() })
+      .where('hour', '=', '2026-03-10T10:00:00.000Z')
+      .execute();
     bodies.length = 0;
     await emitter.runOnce();
     expect(bodies).toEqual([first]);
@@ -182,8 +262,17 @@ describe.each(dialects('metering money path'))('metering money path (%s)', (dial
       h,
       {
         async onBatch(batch) {
-          const rows = await h.db.store.db.selectFrom('meter_buckets').select(['id', 'lease_until']).where('id', 'in', batch.records.map((r) => r.bucketId)).execute();
-          for (const r of rows) if (!r.lease_until || new Date(r.lease_until).getTime() <= h.clock.now().getTime()) expiredAtCall.push(r.id);
+          const rows = await h.db.store.db
+            .selectFrom('meter_buckets')
+            .select(['id', 'lease_until'])
+            .where(
+              'id',
+              'in',
+              batch.records.map((r) => r.bucketId),
+            )
+            .execute();
+          for (const r of rows)
+            if (!r.lease_until || new Date(r.lease_until).getTime() <= h.clock.now().getTime()) expiredAtCall.push(r.id);
           h.clock.advance(50_000); // a slow call: four of them outlast the 120 s lease
         },
       },

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { createAwsClients, type AwsClients } from '../../src/aws/clients';
-import { SdkMeteringGateway } from '../../src/aws/metering.gateway';
+import { SdkMeteringGateway, toCallFailure } from '../../src/aws/metering.gateway';
 import { createContainer, type Container } from '../../src/container';
 import { MeteringEmitter, type EmitterSettings } from '../../src/metering/emitter';
 import type { MeteringGateway } from '../../src/metering/ports';
@@ -79,7 +79,16 @@ export async function twoInstances(opts: Omit<HarnessOptions, 'dialect'> & { sta
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   const logB = captureLogger();
-  const containerB = createContainer({ config: h.config, store: storeB, aws: awsB, clock: h.clock, logger: logB.logger, validateResponses: true, specViolations: [], trustSimulatorSns: true });
+  const containerB = createContainer({
+    config: h.config,
+    store: storeB,
+    aws: awsB,
+    clock: h.clock,
+    logger: logB.logger,
+    validateResponses: true,
+    specViolations: [],
+    simulatorOrigin: new URL(h.sim.url).origin,
+  });
   const b = make('B', storeB, awsB, containerB, logB.logger, logB.text);
 
   return {
@@ -116,10 +125,16 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 5_000
 
 /**
  * A gateway wrapper whose calls hang, without reaching AWS, until `release()`; then each held call
- * fails as a reset connection would (the network of that instance went away mid-call). Calls made
+ * fails as a reset connection would (the network of that instance went away mid-call; the SDK
+ * adapter answers that as a transient failure). Calls made
  * after `release()` go through to AWS. `held()` counts the calls that were held.
  */
-export function hangingGateway(): { wrap: (real: MeteringGateway) => MeteringGateway; held: () => number; passed: () => number; release: () => void } {
+export function hangingGateway(): {
+  wrap: (real: MeteringGateway) => MeteringGateway;
+  held: () => number;
+  passed: () => number;
+  release: () => void;
+} {
   const gate = deferred();
   let open = false;
   let held = 0;
@@ -128,7 +143,7 @@ export function hangingGateway(): { wrap: (real: MeteringGateway) => MeteringGat
   const hold = async () => {
     held++;
     await gate.promise;
-    throw reset();
+    return { ok: false as const, failure: toCallFailure(reset()) };
   };
   return {
     wrap: (real) => ({

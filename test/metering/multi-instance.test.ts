@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { UsageResult } from '../../src/metering/ledger';
-import { dialects } from '../support/stores';
+import { postgresAvailable } from '../support/stores';
 import { activeCustomer, setState, sumProduct } from './metering-support';
 import { hangingGateway, twoInstances, until, type Instance, type TwoInstances } from './multi-instance-support';
 
@@ -9,7 +9,7 @@ import { hangingGateway, twoInstances, until, type Instance, type TwoInstances }
  * database (claims with FOR UPDATE SKIP LOCKED, leases, conditional state changes), so every
  * customer-dimension-hour is sent once, by one instance, and billed once.
  */
-const onPostgres = dialects('multi-instance metering').includes('postgres');
+const onPostgres = postgresAvailable('multi-instance metering');
 
 const CUSTOMERS = 60;
 const H09 = '2026-03-10T09:00:00.000Z';
@@ -57,11 +57,20 @@ async function populate(t: TwoInstances): Promise<{ customers: Customer[]; expec
 
 /** The records AWS received, one log entry per record (its answer), whoever sent it. */
 function submissions(t: TwoInstances) {
-  return t.h.sim.meteringLog().filter((e) => e.operation === 'BatchMeterUsage' && ['Success', 'DuplicateRecord', 'CustomerNotSubscribed', 'Unprocessed'].includes(e.outcome));
+  return t.h.sim
+    .meteringLog()
+    .filter(
+      (e) =>
+        e.operation === 'BatchMeterUsage' && ['Success', 'DuplicateRecord', 'CustomerNotSubscribed', 'Unprocessed'].includes(e.outcome),
+    );
 }
 
 async function countSending(inst: Instance): Promise<number> {
-  const row = await inst.store.db.selectFrom('meter_buckets').select(sql<number>`count(*)`.as('n')).where('state', '=', 'sending').executeTakeFirstOrThrow();
+  const row = await inst.store.db
+    .selectFrom('meter_buckets')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('state', '=', 'sending')
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -69,9 +78,12 @@ async function countSending(inst: Instance): Promise<number> {
 async function expectExactlyOnce(t: TwoInstances, expected: Expected): Promise<void> {
   const billed = t.h.sim.billed({ productCode: sumProduct.code });
   const times = new Map<string, number>();
-  for (const b of billed) times.set(key(b.customerIdentifier!, b.dimension, b.hour), (times.get(key(b.customerIdentifier!, b.dimension, b.hour)) ?? 0) + 1);
+  for (const b of billed)
+    times.set(key(b.customerIdentifier!, b.dimension, b.hour), (times.get(key(b.customerIdentifier!, b.dimension, b.hour)) ?? 0) + 1);
   expect([...times].filter(([, n]) => n !== 1)).toEqual([]);
-  expect(Object.fromEntries(billed.map((b) => [key(b.customerIdentifier!, b.dimension, b.hour), b.quantity]))).toEqual(Object.fromEntries(expected));
+  expect(Object.fromEntries(billed.map((b) => [key(b.customerIdentifier!, b.dimension, b.hour), b.quantity]))).toEqual(
+    Object.fromEntries(expected),
+  );
 
   const log = t.h.sim.meteringLog();
   expect(log.filter((e) => e.outcome === 'DuplicateRecord' || e.outcome === 'double-billed')).toEqual([]);
@@ -145,7 +157,13 @@ async function expectExactlyOnce(t: TwoInstances, expected: Expected): Promise<v
       }),
     );
     for (const c of leaving) {
-      await setState(t.h, c.id, { status: 'unsubscribe_pending', statusEventTime: t.h.clock.now(), activatedAt: c.subscription.activatedAt, finalWindowOpenedAt: t.h.clock.now(), endedAt: null });
+      await setState(t.h, c.id, {
+        status: 'unsubscribe_pending',
+        statusEventTime: t.h.clock.now(),
+        activatedAt: c.subscription.activatedAt,
+        finalWindowOpenedAt: t.h.clock.now(),
+        endedAt: null,
+      });
     }
     // 45 minutes later, still in hour 11 and before the next tick: both instances see the flush
     // due and perform it at once, the current partial hour included.
@@ -153,7 +171,9 @@ async function expectExactlyOnce(t: TwoInstances, expected: Expected): Promise<v
     const flush = await Promise.all([ea.runOnce(), eb.runOnce()]);
     expect(flush.reduce((n, r) => n + r.finalFlushes, 0)).toBeGreaterThanOrEqual(leaving.length);
     expect(t.h.sim.billed({ productCode: sumProduct.code }).filter((b) => b.hour === H11)).toHaveLength(leaving.length * 2);
-    const late = await t.a.container.ledger.record([{ customer: leaving[0]!.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T11:57:00Z', idempotencyKey: 'after-flush' }]);
+    const late = await t.a.container.ledger.record([
+      { customer: leaving[0]!.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T11:57:00Z', idempotencyKey: 'after-flush' },
+    ]);
     expect(late[0]!.status).toBe('rejected');
 
     // The hourly pass for hour 11 on both: zero heartbeats for the 50 others, nothing more for the ten.

@@ -9,12 +9,12 @@ import {
   requestBytes,
   serializeRequest,
   splitForIsolation,
-  toBatchMeterUsageInput,
-  toUsageRecord,
   validatePendingRecord,
+  wireRecord,
   type MeteringBatch,
   type PendingRecord,
 } from '../../src/metering/record-batching';
+import { toBatchMeterUsageInput } from '../../src/aws/metering.gateway';
 
 const H = 3_600_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -44,7 +44,13 @@ async function sdkBody(input: ReturnType<typeof toBatchMeterUsageInput>): Promis
     requestHandler: {
       handle: async (req: { body: Uint8Array }) => {
         body = new TextDecoder().decode(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength));
-        return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: Readable.from([Buffer.from('{}')]) } };
+        return {
+          response: {
+            statusCode: 200,
+            headers: { 'content-type': 'application/x-amz-json-1.1' },
+            body: Readable.from([Buffer.from('{}')]),
+          },
+        };
       },
     } as never,
   });
@@ -66,17 +72,36 @@ describe('record building', () => {
   });
 
   it('the computed size equals the real SDK body byte for byte', async () => {
-    const allocations = toUsageAllocations(new Map([[allocationKey({ team: 'a b', 'x:y': '@/=' }), 2], ['', 1]]));
+    const allocations = toUsageAllocations(
+      new Map([
+        [allocationKey({ team: 'a b', 'x:y': '@/=' }), 2],
+        ['', 1],
+      ]),
+    );
     // Allocations read back from a store may have their members in any order.
     const shuffled = [{ Tags: [{ Value: 'v', Key: 'k' }], AllocatedUsageQuantity: 3 }] as PendingRecord['allocations'];
-    const batches = planBatches([legacy(0, { allocations }), legacy(1, { dimension: 'dïm€nsion', quantity: 0 }), licensed(2, { allocations: shuffled }), { ...licensed(3), hour: new Date(T0 + 3 * H + 678) }, legacy(4, { dimension: 'quote"back\\slash' })]);
+    const batches = planBatches([
+      legacy(0, { allocations }),
+      legacy(1, { dimension: 'dïm€nsion', quantity: 0 }),
+      licensed(2, { allocations: shuffled }),
+      { ...licensed(3), hour: new Date(T0 + 3 * H + 678) },
+      legacy(4, { dimension: 'quote"back\\slash' }),
+    ]);
     for (const b of batches) {
       const body = await sdkBody(toBatchMeterUsageInput(b));
       expect(body).toBe(serializeRequest(b.productCode, b.records));
       expect(Buffer.byteLength(body)).toBe(b.approxBytes);
       expect(requestBytes(b.productCode, b.records)).toBe(b.approxBytes);
     }
-    expect(await sdkBody(toBatchMeterUsageInput({ style: 'license', records: [{ ...licensed(), hour: new Date('2025-01-02T03:04:05.678Z') }], approxBytes: 0 }))).toContain('"Timestamp":1735787045.678');
+    expect(
+      await sdkBody(
+        toBatchMeterUsageInput({
+          style: 'license',
+          records: [{ ...licensed(), hour: new Date('2025-01-02T03:04:05.678Z') }],
+          approxBytes: 0,
+        }),
+      ),
+    ).toContain('"Timestamp":1735787045.678');
   });
 
   it('rejects what AWS would reject, with reasons', () => {
@@ -85,7 +110,9 @@ describe('record building', () => {
     expect(validatePendingRecord(legacy(0, { dimension: '' })).join()).toMatch(/dimension/);
     expect(validatePendingRecord(legacy(0, { productCode: 'bad code!' })).join()).toMatch(/productCode/);
     expect(validatePendingRecord(legacy(0, { hour: new Date('nope') })).join()).toMatch(/hour/);
-    expect(validatePendingRecord(licensed(0, { identity: { kind: 'license', customerAWSAccountId: '12ab', licenseArn: 'x' } })).length).toBe(2);
+    expect(
+      validatePendingRecord(licensed(0, { identity: { kind: 'license', customerAWSAccountId: '12ab', licenseArn: 'x' } })).length,
+    ).toBe(2);
     expect(validatePendingRecord(legacy(0, { allocations: [{ AllocatedUsageQuantity: 2 }] })).join()).toMatch(/sum to 2/);
     const r = planBatchesDetailed([legacy(0, { quantity: -1 }), legacy(1)]);
     expect(r.batches).toHaveLength(1);
@@ -119,8 +146,17 @@ describe('record building', () => {
   });
 
   it('a record too big for any request is rejected as oversized, not sent', () => {
-    const tags = (i: number) => ({ [`k${i}`.padEnd(100, 'k')]: 'v'.repeat(256), a: 'v'.repeat(256), b: 'v'.repeat(256), c: 'v'.repeat(256), d: 'v'.repeat(256) });
-    const allocations = Array.from({ length: 2500 }, (_, i) => ({ AllocatedUsageQuantity: 1, Tags: Object.entries(tags(i)).map(([Key, Value]) => ({ Key, Value })) }));
+    const tags = (i: number) => ({
+      [`k${i}`.padEnd(100, 'k')]: 'v'.repeat(256),
+      a: 'v'.repeat(256),
+      b: 'v'.repeat(256),
+      c: 'v'.repeat(256),
+      d: 'v'.repeat(256),
+    });
+    const allocations = Array.from({ length: 2500 }, (_, i) => ({
+      AllocatedUsageQuantity: 1,
+      Tags: Object.entries(tags(i)).map(([Key, Value]) => ({ Key, Value })),
+    }));
     const r = planBatchesDetailed([legacy(0, { quantity: 2500, allocations }), legacy(0)]);
     expect(r.rejected.map((x) => x.kind)).toEqual(['oversized']);
     expect(r.batches).toHaveLength(1);
@@ -148,7 +184,10 @@ describe('record batching: properties', () => {
   const bigAllocations = (n: number, width: number) =>
     Array.from({ length: n }, (_, i) => ({
       AllocatedUsageQuantity: 1,
-      Tags: [{ Key: `k${i}`, Value: 'v'.repeat(width) }, { Key: 'x', Value: 'y'.repeat(width) }],
+      Tags: [
+        { Key: `k${i}`, Value: 'v'.repeat(width) },
+        { Key: 'x', Value: 'y'.repeat(width) },
+      ],
     }));
   const recordArb = fc
     .record({
@@ -160,12 +199,14 @@ describe('record batching: properties', () => {
       allocs: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 2500 })),
       width: fc.integer({ min: 1, max: 256 }),
     })
-    .map(({ style, product, customer, dimension, hour, allocs, width }, ) => {
+    .map(({ style, product, customer, dimension, hour, allocs, width }) => {
       const base = (style ? licensed : legacy)(hour, { productCode: product, dimension });
       const identity = style
         ? ({ kind: 'license', customerAWSAccountId: String(customer), licenseArn: ARN } as const)
         : ({ kind: 'customer-identifier', customerIdentifier: `c${customer}` } as const);
-      return allocs === 0 ? { ...base, identity } : { ...base, identity, quantity: allocs, allocations: bigAllocations(allocs, Math.min(width, 60)) };
+      return allocs === 0
+        ? { ...base, identity }
+        : { ...base, identity, quantity: allocs, allocations: bigAllocations(allocs, Math.min(width, 60)) };
     });
 
   it('every record in exactly one batch; ≤25 per batch; < 1 MB; one product and style; hour order kept', () => {
@@ -205,7 +246,9 @@ describe('record batching: properties', () => {
     expect('ProductCode' in input).toBe(b.style === 'customer-identifier');
     const hours = b.records.map((r) => r.hour.getTime());
     expect(hours).toEqual([...hours].sort((x, y) => x - y));
-    const keys = b.records.map((r) => JSON.stringify(toUsageRecord(r), ['CustomerIdentifier', 'CustomerAWSAccountId', 'LicenseArn', 'Dimension', 'Timestamp']));
+    const keys = b.records.map((r) =>
+      JSON.stringify(wireRecord(r), ['CustomerIdentifier', 'CustomerAWSAccountId', 'LicenseArn', 'Dimension', 'Timestamp']),
+    );
     expect(new Set(keys).size).toBe(keys.length);
   }
 

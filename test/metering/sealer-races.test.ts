@@ -1,10 +1,12 @@
 import type { ManualClock } from '../../src/platform/clock';
 import type { MeterBucket } from '../../src/metering/bucket';
 import { BucketRepository } from '../../src/metering/bucket.repository';
+import { BucketTransitions } from '../../src/metering/bucket-transitions.repository';
+import { CustomerRepository } from '../../src/customers/customer.repository';
 import { BucketSealer } from '../../src/metering/emitter-sealer';
 import { batchMeterUsageWindow, windowPolicy } from '../../src/metering/windows';
 import type { Harness } from '../support/harness';
-import { dialects } from '../support/stores';
+import { describeDialects } from '../support/stores';
 import { activeCustomer, meteringHarness, sumProduct } from './metering-support';
 
 /**
@@ -12,7 +14,7 @@ import { activeCustomer, meteringHarness, sumProduct } from './metering-support'
  * seal (usage arriving, another instance sealing it) must never be sealed with the aggregate read
  * before the change, and must not be counted twice.
  */
-describe.each(dialects('sealer races'))('sealing in chunks, with writes racing it (%s)', (dialect) => {
+describeDialects('sealing in chunks, with writes racing it (%s)', (dialect) => {
   let h: Harness & { clock: ManualClock };
   beforeEach(async () => {
     h = await meteringHarness({ dialect, start: '2026-03-10T09:20:00Z' });
@@ -24,22 +26,39 @@ describe.each(dialects('sealer races'))('sealing in chunks, with writes racing i
     const store = h.db.store;
     let ran = false;
     const buckets = new (class extends BucketRepository {
-      override async listOpen(before: Date, opts: { customerId?: string; limit?: number } = {}): Promise<MeterBucket[]> {
-        const listed = await super.listOpen(before, opts);
-        if (!ran && listed.length > 0) {
+      override async listInState(...args: Parameters<BucketRepository['listInState']>): Promise<MeterBucket[]> {
+        const listed = await super.listInState(...args);
+        if (!ran && args[0] === 'open' && listed.length > 0) {
           ran = true;
           await meanwhile(listed);
         }
         return listed;
       }
     })(store.db, store.dialect);
-    return new BucketSealer({ db: store.db, buckets, catalog: h.container.catalog, logger: h.logger, batchWindow: batchMeterUsageWindow, meterUsageWindow: windowPolicy({ maxAgeMs: 6 * 3_600_000 }), heartbeat: false });
+    return new BucketSealer({
+      db: store.db,
+      buckets,
+      transitions: new BucketTransitions(store.db, store.dialect),
+      customers: new CustomerRepository(store.db),
+      catalog: h.container.catalog,
+      logger: h.logger,
+      batchWindow: batchMeterUsageWindow,
+      meterUsageWindow: windowPolicy({ maxAgeMs: 6 * 3_600_000 }),
+    });
   }
 
   async function usageFor(count: number) {
     const customers = [];
     for (let i = 0; i < count; i++) customers.push(await activeCustomer(h, sumProduct));
-    const results = await h.container.ledger.record(customers.map((c, i) => ({ customer: c.id, dimension: 'api_calls', quantity: i + 1, timestamp: '2026-03-10T09:21:00Z', idempotencyKey: `first-${i}` })));
+    const results = await h.container.ledger.record(
+      customers.map((c, i) => ({
+        customer: c.id,
+        dimension: 'api_calls',
+        quantity: i + 1,
+        timestamp: '2026-03-10T09:21:00Z',
+        idempotencyKey: `first-${i}`,
+      })),
+    );
     expect(results.every((r) => r.status === 'accepted')).toBe(true);
     return customers;
   }
@@ -48,7 +67,15 @@ describe.each(dialects('sealer races'))('sealing in chunks, with writes racing i
     const customers = await usageFor(150); // more than one chunk
     const late = [customers[3]!, customers[120]!];
     const sealer = sealerWith(async () => {
-      const r = await h.container.ledger.record(late.map((c, i) => ({ customer: c.id, dimension: 'api_calls', quantity: 1000, timestamp: '2026-03-10T09:50:00Z', idempotencyKey: `late-${i}` })));
+      const r = await h.container.ledger.record(
+        late.map((c, i) => ({
+          customer: c.id,
+          dimension: 'api_calls',
+          quantity: 1000,
+          timestamp: '2026-03-10T09:50:00Z',
+          idempotencyKey: `late-${i}`,
+        })),
+      );
       expect(r.map((x) => (x as { rolledForward?: boolean }).rolledForward)).toEqual([false, false]);
     });
     const now = new Date('2026-03-10T10:05:00Z');
@@ -63,12 +90,21 @@ describe.each(dialects('sealer races'))('sealing in chunks, with writes racing i
 
   it('buckets another instance sealed meanwhile are left as it sealed them and not counted here', async () => {
     const customers = await usageFor(120);
-    const other = new BucketRepository(h.db.store.db, h.db.store.dialect);
+    const other = new BucketTransitions(h.db.store.db, h.db.store.dialect);
     const now = new Date('2026-03-10T10:05:00Z');
     h.clock.set(now);
     const sealer = sealerWith(async (listed) => {
       // The other instance freezes the first 30 with a quantity of its own choosing (a marker).
-      for (const b of listed.slice(0, 30)) expect(await other.seal(b.id, b.usageCount, { quantity: 777, allocations: undefined, identity: null, recordTimestamp: b.hour, hold: null }, now)).toBe(true);
+      for (const b of listed.slice(0, 30))
+        expect(
+          await other.sealOrHold(
+            h.db.store.db,
+            b,
+            { quantity: { quantity: 777, allocations: undefined }, identity: null, recordTimestamp: b.hour },
+            null,
+            now,
+          ),
+        ).toBe(true);
     });
     expect(await sealer.sealBefore(new Date('2026-03-10T10:00:00Z'), now)).toBe(90);
     const sealed = await h.container.meterBuckets.list({ state: 'sealed', limit: 1000 });
@@ -82,13 +118,22 @@ describe.each(dialects('sealer races'))('sealing in chunks, with writes racing i
     h.clock.set(now);
     const store = h.db.store;
     let failAt = 37;
-    const buckets = new (class extends BucketRepository {
-      override async seal(...args: Parameters<BucketRepository['seal']>): Promise<boolean> {
+    const transitions = new (class extends BucketTransitions {
+      override async sealOrHold(...args: Parameters<BucketTransitions['sealOrHold']>): Promise<boolean> {
         if (--failAt === 0) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
-        return super.seal(...args);
+        return super.sealOrHold(...args);
       }
     })(store.db, store.dialect);
-    const sealer = new BucketSealer({ db: store.db, buckets, catalog: h.container.catalog, logger: h.logger, batchWindow: batchMeterUsageWindow, meterUsageWindow: windowPolicy({ maxAgeMs: 6 * 3_600_000 }), heartbeat: false });
+    const sealer = new BucketSealer({
+      db: store.db,
+      buckets: new BucketRepository(store.db, store.dialect),
+      transitions,
+      customers: new CustomerRepository(store.db),
+      catalog: h.container.catalog,
+      logger: h.logger,
+      batchWindow: batchMeterUsageWindow,
+      meterUsageWindow: windowPolicy({ maxAgeMs: 6 * 3_600_000 }),
+    });
     await expect(sealer.sealBefore(new Date('2026-03-10T10:00:00Z'), now)).rejects.toThrow('disk I/O error');
     expect(await h.container.meterBuckets.list({ state: 'sealed', limit: 1000 })).toHaveLength(0);
     expect(await sealer.sealBefore(new Date('2026-03-10T10:00:00Z'), now)).toBe(60);

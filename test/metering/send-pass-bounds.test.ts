@@ -3,7 +3,7 @@ import { SdkMeteringGateway } from '../../src/aws/metering.gateway';
 import { MeteringEmitter, type EmitterSettings } from '../../src/metering/emitter';
 import { ManualClock } from '../../src/platform/clock';
 import { TEST_API_KEY, type Harness } from '../support/harness';
-import { dialects } from '../support/stores';
+import { describeDialects } from '../support/stores';
 import { activeCustomer, meteringHarness, sumProduct } from './metering-support';
 
 /** Time moves on while a pass runs: every reading of the clock is a few seconds later. */
@@ -29,7 +29,7 @@ function emitterWith(h: Harness & { clock: ManualClock }, settings: Partial<Emit
   });
 }
 
-describe.each(dialects('send pass bounds'))('a send pass (%s)', (dialect) => {
+describeDialects('a send pass (%s)', (dialect) => {
   let h: Harness & { clock: ManualClock };
   afterEach(async () => h.close());
 
@@ -61,10 +61,18 @@ describe.each(dialects('send pass bounds'))('a send pass (%s)', (dialect) => {
     await request(h.app)
       .post('/v1/usage')
       .set(auth)
-      .send({ records: customers.map((c, i) => ({ customer: c.id, dimension: 'api_calls', quantity: i + 1, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: `k${i}` })) });
+      .send({
+        records: customers.map((c, i) => ({
+          customer: c.id,
+          dimension: 'api_calls',
+          quantity: i + 1,
+          timestamp: '2026-03-10T10:31:00Z',
+          idempotencyKey: `k${i}`,
+        })),
+      });
     h.clock.set('2026-03-10T11:10:00Z');
     const emitter = emitterWith(h, { concurrency: 2 });
-    const buckets = (emitter as unknown as { buckets: { renewLeases: (...a: unknown[]) => Promise<Set<string>> } }).buckets;
+    const buckets = (emitter as unknown as { transitions: { renewLeases: (...a: unknown[]) => Promise<Set<string>> } }).transitions;
     // The first call's lease renewal fails (the store is gone for a moment) while the second
     // worker is already on its way with the next call.
     const original = buckets.renewLeases.bind(buckets);

@@ -1,12 +1,12 @@
 import request from 'supertest';
-import { dialects } from '../support/stores';
+import { describeDialects } from '../support/stores';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import type { ManualClock } from '../../src/platform/clock';
 import { activeCustomer, licenseProduct, meteringHarness, setState, sumProduct } from './metering-support';
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
-describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
+describeDialects('POST /v1/usage (%s)', (dialect) => {
   let h: Harness & { clock: ManualClock };
   beforeAll(async () => {
     h = await meteringHarness({ dialect });
@@ -18,7 +18,14 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
   it('records a batch durably, aggregated per customer, dimension and hour', async () => {
     const c = await activeCustomer(h, sumProduct);
     const res = await post([
-      { customer: c.id, dimension: 'api_calls', quantity: 5, timestamp: '2026-03-10T10:31:00Z', idempotencyKey: 'a1', tags: { team: 'red' } },
+      {
+        customer: c.id,
+        dimension: 'api_calls',
+        quantity: 5,
+        timestamp: '2026-03-10T10:31:00Z',
+        idempotencyKey: 'a1',
+        tags: { team: 'red' },
+      },
       { customer: c.customerIdentifier, dimension: 'api_calls', quantity: 7, timestamp: '2026-03-10T10:32:00Z', idempotencyKey: 'a2' },
       { customer: c.id, dimension: 'peak_hosts', quantity: 3, timestamp: '2026-03-10T10:33:00Z', idempotencyKey: 'a3' },
       { customer: c.id, dimension: 'peak_hosts', quantity: 9, timestamp: '2026-03-10T10:34:00Z', idempotencyKey: 'a4' },
@@ -27,7 +34,14 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
     ]);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: 6, rejected: 0 });
-    expect(res.body.results[0]).toMatchObject({ index: 0, status: 'accepted', replayed: false, customerId: c.id, hour: '2026-03-10T10:00:00.000Z', rolledForward: false });
+    expect(res.body.results[0]).toMatchObject({
+      index: 0,
+      status: 'accepted',
+      replayed: false,
+      customerId: c.id,
+      hour: '2026-03-10T10:00:00.000Z',
+      rolledForward: false,
+    });
     const rows = await h.container.meterBuckets.list({ customerId: c.id });
     const byDim = Object.fromEntries(rows.map((b) => [b.dimension, b]));
     expect(byDim.api_calls!.aggregate).toMatchObject({ mode: 'sum', total: 12 });
@@ -45,11 +59,17 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
     expect(first.body.results[0]).toMatchObject({ status: 'accepted', replayed: false });
     expect(again.status).toBe(200);
     expect(again.body.results.map((r: { replayed: boolean }) => r.replayed)).toEqual([true, true]);
-    const conflict = await post([{ ...rec, idempotencyKey: 'k2' }, { ...rec, quantity: 5 }]);
+    const conflict = await post([
+      { ...rec, idempotencyKey: 'k2' },
+      { ...rec, quantity: 5 },
+    ]);
     expect(conflict.status).toBe(409);
     expect(conflict.type).toBe('application/problem+json');
     expect(conflict.body).toMatchObject({ code: 'idempotency_conflict', conflicts: [{ index: 1, idempotencyKey: 'k1' }] });
-    const inBatch = await post([{ ...rec, idempotencyKey: 'k3' }, { ...rec, idempotencyKey: 'k3', quantity: 6 }]);
+    const inBatch = await post([
+      { ...rec, idempotencyKey: 'k3' },
+      { ...rec, idempotencyKey: 'k3', quantity: 6 },
+    ]);
     expect(inBatch.status).toBe(409);
     const [bucket] = await h.container.meterBuckets.list({ customerId: c.id });
     expect(bucket!.aggregate).toMatchObject({ total: 4 });
@@ -58,7 +78,10 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
 
   it('rejects bad records one by one with clear reasons and keeps the good ones', async () => {
     const c = await activeCustomer(h, sumProduct);
-    const pending = await h.container.customers.upsert({ productCode: sumProduct.code, customerIdentifier: 'never-activated' }, h.clock.now());
+    const pending = await h.container.customers.upsert(
+      { productCode: sumProduct.code, customerIdentifier: 'never-activated' },
+      h.clock.now(),
+    );
     const ok = { customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T10:34:00Z' };
     const res = await post([
       { ...ok, idempotencyKey: 'r0' },
@@ -75,7 +98,18 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
     expect(res.status).toBe(200);
     expect(res.body.accepted).toBe(1);
     const codes = res.body.results.map((r: { status: string; code?: string }) => r.code ?? r.status);
-    expect(codes).toEqual(['accepted', 'invalid_usage', 'invalid_usage', 'invalid_usage', 'invalid_usage', 'invalid_usage', 'invalid_usage', 'unknown_customer', 'customer_not_active', 'invalid_usage']);
+    expect(codes).toEqual([
+      'accepted',
+      'invalid_usage',
+      'invalid_usage',
+      'invalid_usage',
+      'invalid_usage',
+      'invalid_usage',
+      'invalid_usage',
+      'unknown_customer',
+      'customer_not_active',
+      'invalid_usage',
+    ]);
     expect(res.body.results[1].errors[0]).toMatchObject({ field: 'quantity' });
     expect(res.body.results[4].message).toMatch(/future/);
     expect(res.body.results[5].message).toMatch(/too old/);
@@ -91,14 +125,19 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
 
   it('puts late usage for a sealed hour into the current open hour', async () => {
     const c = await activeCustomer(h, licenseProduct);
-    expect((await post([{ customer: c.licenseArn, dimension: 'gb', quantity: 2, timestamp: '2026-03-10T10:34:00Z', idempotencyKey: 'l1' }])).body.accepted).toBe(1);
+    expect(
+      (await post([{ customer: c.licenseArn, dimension: 'gb', quantity: 2, timestamp: '2026-03-10T10:34:00Z', idempotencyKey: 'l1' }])).body
+        .accepted,
+    ).toBe(1);
     h.clock.set('2026-03-10T11:15:00Z');
     await h.container.emitter.runOnce();
     const late = await post([{ customer: c.id, dimension: 'gb', quantity: 3, timestamp: '2026-03-10T10:35:00Z', idempotencyKey: 'l2' }]);
     expect(late.body.results[0]).toMatchObject({ status: 'accepted', hour: '2026-03-10T11:00:00.000Z', rolledForward: true });
     const rows = await h.container.meterBuckets.list({ customerId: c.id });
     const gb = rows.filter((b) => b.dimension === 'gb');
-    expect(gb.map((b) => [b.hour.toISOString(), b.state === 'open' ? 'open' : 'done', b.quantity ?? (b.aggregate as { total: number }).total])).toEqual([
+    expect(
+      gb.map((b) => [b.hour.toISOString(), b.state === 'open' ? 'open' : 'done', b.quantity ?? (b.aggregate as { total: number }).total]),
+    ).toEqual([
       ['2026-03-10T10:00:00.000Z', 'done', 2],
       ['2026-03-10T11:00:00.000Z', 'open', 3],
     ]);
@@ -108,12 +147,22 @@ describe.each(dialects('usage API'))('POST /v1/usage (%s)', (dialect) => {
     h.clock.set('2026-03-10T12:20:00Z');
     const c = await activeCustomer(h, sumProduct);
     const now = h.clock.now();
-    await setState(h, c.id, { status: 'unsubscribe_pending', statusEventTime: now, activatedAt: now, finalWindowOpenedAt: now, endedAt: null });
-    const before = await post([{ customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T12:20:00Z', idempotencyKey: 'f1' }]);
+    await setState(h, c.id, {
+      status: 'unsubscribe_pending',
+      statusEventTime: now,
+      activatedAt: now,
+      finalWindowOpenedAt: now,
+      endedAt: null,
+    });
+    const before = await post([
+      { customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T12:20:00Z', idempotencyKey: 'f1' },
+    ]);
     expect(before.body.accepted).toBe(1);
     h.clock.set('2026-03-10T13:06:00Z');
     await h.container.emitter.runOnce();
-    const after = await post([{ customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T13:06:00Z', idempotencyKey: 'f2' }]);
+    const after = await post([
+      { customer: c.id, dimension: 'api_calls', quantity: 1, timestamp: '2026-03-10T13:06:00Z', idempotencyKey: 'f2' },
+    ]);
     expect(after.body.results[0]).toMatchObject({ status: 'rejected', code: 'final_metering_done' });
   });
 });

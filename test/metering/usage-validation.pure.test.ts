@@ -16,7 +16,16 @@ describe('validateUsage', () => {
     expect(r).toEqual({
       ok: true,
       errors: [],
-      usage: { customer: 'cust-1', dimension: 'gb', mode: 'sum', quantity: 5, timestamp: new Date('2026-04-01T05:10:00Z'), hour: new Date('2026-04-01T05:00:00Z'), idempotencyKey: 'k-1', tags: { team: 'a' } },
+      usage: {
+        customer: 'cust-1',
+        dimension: 'gb',
+        mode: 'sum',
+        quantity: 5,
+        timestamp: new Date('2026-04-01T05:10:00Z'),
+        hour: new Date('2026-04-01T05:00:00Z'),
+        idempotencyKey: 'k-1',
+        tags: { team: 'a' },
+      },
     });
     expect(validateUsage({ ...good, timestamp: new Date('2026-04-01T05:10:00Z') }, product, now).ok).toBe(true);
     expect(validateUsage({ ...good, timestamp: '2026-04-01T07:10:00+02:00' }, product, now).ok).toBe(true);
@@ -36,7 +45,8 @@ describe('validateUsage', () => {
   it('quantity boundaries', () => {
     expect(fields({ ...good, quantity: 0 })).toEqual([]);
     expect(fields({ ...good, quantity: 2147483647 })).toEqual([]);
-    for (const q of [2147483648, 1.5, -1, Number.NaN, Infinity, '5', null, true, undefined]) expect(fields({ ...good, quantity: q })).toEqual(['quantity']);
+    for (const q of [2147483648, 1.5, -1, Number.NaN, Infinity, '5', null, true, undefined])
+      expect(fields({ ...good, quantity: q })).toEqual(['quantity']);
     const r = validateUsage({ ...good, quantity: 1.5 }, product, now);
     expect(r.ok ? '' : r.errors[0]!.message).toMatch(/whole number/);
     const n = validateUsage({ ...good, quantity: -0 }, product, now);
@@ -44,7 +54,15 @@ describe('validateUsage', () => {
   });
 
   it('timestamp: format, future with 5 min skew, window (exactly 24 h, month-end 05:59 / 06:00)', () => {
-    for (const t of ['2026-04-01', '2026-04-01T05:10:00', 'yesterday', 1743484200000, '2026-02-30T10:00:00Z', '2026-04-01T24:00:00Z', '2026-04-01T05:10:00.000+25:00']) {
+    for (const t of [
+      '2026-04-01',
+      '2026-04-01T05:10:00',
+      'yesterday',
+      1743484200000,
+      '2026-02-30T10:00:00Z',
+      '2026-04-01T24:00:00Z',
+      '2026-04-01T05:10:00.000+25:00',
+    ]) {
       expect(fields({ ...good, timestamp: t })).toEqual(['timestamp']);
     }
     expect(fields({ ...good, timestamp: '2026-04-01T05:35:00Z' })).toEqual([]);
@@ -68,15 +86,35 @@ describe('validateUsage', () => {
     expect(fields({ ...good, tags: { 'bad!': 'x' } })).toEqual(['tags']);
     expect(fields({ ...good, tags: 'team=a' })).toEqual(['tags']);
     expect(fields({ ...good, tags: { a: '1', b: '1', c: '1', d: '1', e: '1', f: '1' } })).toEqual(['tags']);
-    expect(validateUsage({ ...good, tags: {} }, product, now)).toMatchObject({ ok: true, usage: expect.not.objectContaining({ tags: expect.anything() }) });
+    expect(validateUsage({ ...good, tags: {} }, product, now)).toMatchObject({
+      ok: true,
+      usage: expect.not.objectContaining({ tags: expect.anything() }),
+    });
     expect(fields({ ...good, dimension: 'users' })).toEqual(['distinctId']);
     expect(fields({ ...good, dimension: 'users', distinctId: '' })).toEqual(['distinctId']);
-    expect(validateUsage({ ...good, dimension: 'users', distinctId: 'u-1', quantity: undefined }, product, now)).toMatchObject({ ok: true, usage: { quantity: 1, distinctId: 'u-1' } });
+    expect(validateUsage({ ...good, dimension: 'users', distinctId: 'u-1', quantity: undefined }, product, now)).toMatchObject({
+      ok: true,
+      usage: { quantity: 1, distinctId: 'u-1' },
+    });
     expect(fields({ ...good, distinctId: 'u-1' })).toEqual(['distinctId']);
   });
 
   it('property: never throws, and ok ⇔ no errors', () => {
-    const anything = fc.oneof(fc.anything(), fc.record({ customer: fc.anything(), dimension: fc.constantFrom('gb', 'users', 'x', 7), quantity: fc.oneof(fc.integer(), fc.double()), timestamp: fc.oneof(fc.string(), fc.date()), idempotencyKey: fc.string(), tags: fc.anything(), distinctId: fc.anything() }, { requiredKeys: [] }));
+    const anything = fc.oneof(
+      fc.anything(),
+      fc.record(
+        {
+          customer: fc.anything(),
+          dimension: fc.constantFrom('gb', 'users', 'x', 7),
+          quantity: fc.oneof(fc.integer(), fc.double()),
+          timestamp: fc.oneof(fc.string(), fc.date()),
+          idempotencyKey: fc.string(),
+          tags: fc.anything(),
+          distinctId: fc.anything(),
+        },
+        { requiredKeys: [] },
+      ),
+    );
     fc.assert(
       fc.property(anything, (input) => {
         const r = validateUsage(input, product, now);

@@ -65,7 +65,8 @@ describe('windows: BatchMeterUsage (24 h, month-end cut-off at 06:00 UTC on the 
         expect(isWithinWindow(t, now, policy)).toBe(expected);
         // Never longer than the max age; month cut-off only ever shortens it.
         expect(windowDeadline(t, policy).getTime() - t.getTime()).toBeLessThan(policy.maxAgeMs);
-        if (expected) expect(new Date(now).getUTCMonth() === t.getUTCMonth() || now.getUTCHours() < 6 || policy === meterUsageWindow).toBe(true);
+        if (expected)
+          expect(new Date(now).getUTCMonth() === t.getUTCMonth() || now.getUTCHours() < 6 || policy === meterUsageWindow).toBe(true);
       }),
     );
   });

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { CustomerRepository } from '../../src/customers/customer.repository';
 import { ManualClock } from '../../src/platform/clock';
-import { dialects, openTestStore, type TestStore } from '../support/stores';
+import { describeDialects, openTestStore, type TestStore } from '../support/stores';
 
-describe.each(dialects('customer repository'))('customer repository on %s', (dialect) => {
+describeDialects('customer repository on %s', (dialect) => {
   let t: TestStore;
   let repo: CustomerRepository;
   let clock: ManualClock;
@@ -27,7 +27,11 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
   });
 
   it('creates a legacy customer and finds it again by product and identifier', async () => {
-    const created = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-1', customerAWSAccountId: '111122223333' }, clock.now(), { registered: true });
+    const created = await repo.upsert(
+      { productCode: 'p1', customerIdentifier: 'cust-1', customerAWSAccountId: '111122223333' },
+      clock.now(),
+      { registered: true },
+    );
     expect(created.subscription.status).toBe('pending');
     expect(created.registeredAt?.toISOString()).toBe('2026-11-22T10:00:00.000Z');
     const found = await repo.findByIdentity({ productCode: 'p1', customerIdentifier: 'cust-1' });
@@ -43,23 +47,40 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
     const t2 = new Date('2026-11-22T10:10:00Z');
     const c = await repo.upsert({ ...id, freeTrial: true, freeTrialAt: t2 }, clock.now());
     expect(c.freeTrial).toBe(true);
-    await t.store.db.transaction().execute((tx) =>
-      repo.saveSubscriptionState(tx, c.id, { status: 'active', statusEventTime: t2, activatedAt: t2, finalWindowOpenedAt: null, endedAt: null }, clock.now()),
-    );
+    await t.store.db
+      .transaction()
+      .execute((tx) =>
+        repo.saveSubscriptionState(
+          tx,
+          c.id,
+          { status: 'active', statusEventTime: t2, activatedAt: t2, finalWindowOpenedAt: null, endedAt: null },
+          clock.now(),
+        ),
+      );
     // A buyer-posted form can no longer change what AWS said.
     expect((await repo.upsert({ ...id, freeTrial: false }, clock.now(), { registered: true })).freeTrial).toBe(true);
     // An older notification does not undo a newer one.
     expect((await repo.upsert({ ...id, freeTrial: false, freeTrialAt: t1 }, clock.now())).freeTrial).toBe(true);
     // A newer one does, either way.
-    expect((await repo.upsert({ ...id, freeTrial: false, freeTrialAt: new Date('2026-11-22T11:00:00Z') }, clock.now())).freeTrial).toBe(false);
+    expect((await repo.upsert({ ...id, freeTrial: false, freeTrialAt: new Date('2026-11-22T11:00:00Z') }, clock.now())).freeTrial).toBe(
+      false,
+    );
     expect((await repo.findById(c.id))?.freeTrial).toBe(false);
   });
 
   it('merges a registration into a customer first created by an event, filling gaps only', async () => {
-    const fromEvent = await repo.upsert({ productCode: 'p1', customerAWSAccountId: '444455556666', agreementId: 'agmt-1', offerId: 'offer-1' }, clock.now());
+    const fromEvent = await repo.upsert(
+      { productCode: 'p1', customerAWSAccountId: '444455556666', agreementId: 'agmt-1', offerId: 'offer-1' },
+      clock.now(),
+    );
     clock.advance(60_000);
     const merged = await repo.upsert(
-      { productCode: 'p1', customerAWSAccountId: '444455556666', licenseArn: 'arn:aws:license-manager::444455556666:license:l-1', offerId: 'offer-OTHER' },
+      {
+        productCode: 'p1',
+        customerAWSAccountId: '444455556666',
+        licenseArn: 'arn:aws:license-manager::444455556666:license:l-1',
+        offerId: 'offer-OTHER',
+      },
       clock.now(),
       { registered: true },
     );
@@ -74,7 +95,19 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
   it('never erases subscription state written by events when the buyer registers again', async () => {
     const c = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-2' }, clock.now());
     await t.store.db.transaction().execute((tx) =>
-      repo.saveSubscriptionState(tx, c.id, { status: 'active', statusEventTime: clock.now(), activatedAt: clock.now(), finalWindowOpenedAt: null, endedAt: null, statusEventRank: 1 }, clock.now()),
+      repo.saveSubscriptionState(
+        tx,
+        c.id,
+        {
+          status: 'active',
+          statusEventTime: clock.now(),
+          activatedAt: clock.now(),
+          finalWindowOpenedAt: null,
+          endedAt: null,
+          statusEventRank: 1,
+        },
+        clock.now(),
+      ),
     );
     const again = await repo.upsert({ productCode: 'p1', customerIdentifier: 'cust-2' }, clock.now(), { registered: true });
     expect(again.subscription.status).toBe('active');
@@ -102,12 +135,23 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
       ],
       clock.now(),
     );
-    await repo.replaceEntitlements(c.id, [{ dimension: 'seats', value: { type: 'integer', value: 30 }, expirationDate: null }], clock.now());
+    await repo.replaceEntitlements(
+      c.id,
+      [{ dimension: 'seats', value: { type: 'integer', value: 30 }, expirationDate: null }],
+      clock.now(),
+    );
     const list = await repo.listEntitlements(c.id);
     expect(list).toEqual([{ dimension: 'seats', value: { type: 'integer', value: 30 }, expirationDate: null }]);
     const before = await repo.findById(c.id);
     expect(before?.entitlementsFetchedAt?.toISOString()).toBe('2026-11-22T10:00:00.000Z');
-    await repo.replaceEntitlements(c.id, [{ dimension: 'sso', value: { type: 'boolean', value: false }, expirationDate: null }, { dimension: 'ratio', value: { type: 'double', value: 1.25 }, expirationDate: null }], clock.now());
+    await repo.replaceEntitlements(
+      c.id,
+      [
+        { dimension: 'sso', value: { type: 'boolean', value: false }, expirationDate: null },
+        { dimension: 'ratio', value: { type: 'double', value: 1.25 }, expirationDate: null },
+      ],
+      clock.now(),
+    );
     expect(await repo.listEntitlements(c.id)).toEqual([
       { dimension: 'ratio', value: { type: 'double', value: 1.25 }, expirationDate: null },
       { dimension: 'sso', value: { type: 'boolean', value: false }, expirationDate: null },
@@ -119,14 +163,22 @@ describe.each(dialects('customer repository'))('customer repository on %s', (dia
     await repo.saveOnboarding(c.id, { email: 'a@example.com', company: 'A', contactName: 'Ann' }, clock.now());
     clock.advance(3_600_000);
     const second = await repo.saveOnboarding(c.id, { email: 'b@example.com', company: 'B', contactName: 'Bob' }, clock.now());
-    expect(second?.onboarding).toEqual({ email: 'b@example.com', company: 'B', contactName: 'Bob', onboardedAt: new Date('2026-11-22T10:00:00.000Z') });
+    expect(second?.onboarding).toEqual({
+      email: 'b@example.com',
+      company: 'B',
+      contactName: 'Bob',
+      onboardedAt: new Date('2026-11-22T10:00:00.000Z'),
+    });
   });
 
   it('finds a licence customer by licence, by agreement, and by account while it has no licence', async () => {
     const byAccount = await repo.upsert({ productCode: 'p9', customerAWSAccountId: '777788889999', agreementId: 'agmt-9' }, clock.now());
     expect((await repo.findByIdentity({ productCode: 'p9', customerAWSAccountId: '777788889999' }))?.id).toBe(byAccount.id);
     expect((await repo.findByIdentity({ agreementId: 'agmt-9' }))?.id).toBe(byAccount.id);
-    await repo.upsert({ productCode: 'p9', agreementId: 'agmt-9', licenseArn: 'arn:aws:license-manager::777788889999:license:l-9' }, clock.now());
+    await repo.upsert(
+      { productCode: 'p9', agreementId: 'agmt-9', licenseArn: 'arn:aws:license-manager::777788889999:license:l-9' },
+      clock.now(),
+    );
     expect((await repo.findByIdentity({ licenseArn: 'arn:aws:license-manager::777788889999:license:l-9' }))?.id).toBe(byAccount.id);
   });
 });

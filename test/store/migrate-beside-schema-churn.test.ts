@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { dialects, openTestStore } from '../support/stores';
+import { postgresAvailable, openTestStore } from '../support/stores';
 
 /**
  * Migrations and readiness on a PostgreSQL database that other applications share: schemas
  * created and dropped meanwhile must not fail the start-up migration or the readiness probe.
  */
-const postgres = dialects('migrations beside schema churn').includes('postgres');
+const postgres = postgresAvailable('migrations beside schema churn');
 
 (postgres ? describe : describe.skip)('migrations while other schemas come and go (postgres)', () => {
   it('migrate and isReady succeed while another client creates and drops schemas', async () => {

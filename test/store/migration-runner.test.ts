@@ -8,7 +8,7 @@ import { Client, Pool } from 'pg';
 import { openStore, type Store, type StoreConfig } from '../../src/store/database';
 import { applyMigrations, UnknownMigrationsError } from '../../src/store/migration-runner';
 import { migrations, type NumberedMigration } from '../../src/store/migrations';
-import { dialects, type Dialect } from '../support/stores';
+import { describeDialects, type Dialect } from '../support/stores';
 
 /**
  * The migration runner on a database nobody else migrated, on one that several instances
@@ -47,7 +47,9 @@ async function freshPlace(dialect: Dialect): Promise<Place> {
     // The schema does not exist yet: the runner creates it.
     config: { kind: 'postgres', url, schema, poolSize: 3 },
     raw() {
-      const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` }) }) });
+      const k = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` }) }),
+      });
       opened.push(k);
       return k;
     },
@@ -63,7 +65,7 @@ async function freshPlace(dialect: Dialect): Promise<Place> {
 
 const names = migrations.map((m) => m.name);
 
-describe.each(dialects('migration runner'))('migration runner on %s', (dialect) => {
+describeDialects('migration runner on %s', (dialect) => {
   let place: Place;
   const stores: Store[] = [];
   const open = (): Store => {
@@ -85,7 +87,9 @@ describe.each(dialects('migration runner'))('migration runner on %s', (dialect) 
     expect((await store.migrate()).applied).toEqual(names);
     expect(await store.isReady()).toBe(true);
     expect((await store.migrate()).applied).toEqual([]);
-    const { rows } = await sql<{ name: string; timestamp: string }>`select name, timestamp from kysely_migration order by name`.execute(store.db);
+    const { rows } = await sql<{ name: string; timestamp: string }>`select name, timestamp from kysely_migration order by name`.execute(
+      store.db,
+    );
     expect(rows.map((r) => r.name)).toEqual(names);
     for (const r of rows) expect(new Date(r.timestamp).toISOString()).toBe(r.timestamp);
   });
@@ -105,8 +109,16 @@ describe.each(dialects('migration runner'))('migration runner on %s', (dialect) 
     // fails while other suites create and drop theirs.)
     const raw = place.raw();
     if (place.config.kind === 'postgres') await sql`create schema ${sql.id(place.config.schema!)}`.execute(raw);
-    await raw.schema.createTable('kysely_migration').addColumn('name', 'varchar(255)', (c) => c.notNull().primaryKey()).addColumn('timestamp', 'varchar(255)', (c) => c.notNull()).execute();
-    await raw.schema.createTable('kysely_migration_lock').addColumn('id', 'varchar(255)', (c) => c.notNull().primaryKey()).addColumn('is_locked', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await raw.schema
+      .createTable('kysely_migration')
+      .addColumn('name', 'varchar(255)', (c) => c.notNull().primaryKey())
+      .addColumn('timestamp', 'varchar(255)', (c) => c.notNull())
+      .execute();
+    await raw.schema
+      .createTable('kysely_migration_lock')
+      .addColumn('id', 'varchar(255)', (c) => c.notNull().primaryKey())
+      .addColumn('is_locked', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
     await sql`insert into kysely_migration_lock (id, is_locked) values ('migration_lock', 0)`.execute(raw);
     for (const m of migrations.slice(0, 3)) {
       await m.up(raw, dialect);
@@ -120,7 +132,9 @@ describe.each(dialects('migration runner'))('migration runner on %s', (dialect) 
   it('refuses a database a newer version migrated, naming what it does not know', async () => {
     const store = open();
     await store.migrate();
-    await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', ${new Date().toISOString()})`.execute(store.db);
+    await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', ${new Date().toISOString()})`.execute(
+      store.db,
+    );
     await expect(store.migrate()).rejects.toThrow(UnknownMigrationsError);
     await expect(store.migrate()).rejects.toThrow(/9999-from-the-future/);
   });

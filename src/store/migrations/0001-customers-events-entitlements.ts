@@ -31,7 +31,12 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
     .execute();
   // One legacy customer per product (facts §1.5: the identifier is per buyer, one subscription per product).
-  await db.schema.createIndex('customers_product_identifier').on('customers').columns(['product_code', 'customer_identifier']).unique().execute();
+  await db.schema
+    .createIndex('customers_product_identifier')
+    .on('customers')
+    .columns(['product_code', 'customer_identifier'])
+    .unique()
+    .execute();
   // One customer per licence (concurrent agreements: a licence is one agreement's grant).
   await db.schema.createIndex('customers_license').on('customers').column('license_arn').unique().execute();
   await db.schema.createIndex('customers_account').on('customers').columns(['product_code', 'customer_aws_account_id']).execute();
@@ -39,7 +44,9 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
 
   await db.schema
     .createTable('events')
-    .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+    .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+      dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+    )
     .addColumn('dedupe_key', 'text', (c) => c.notNull().unique())
     .addColumn('secondary_key', 'text')
     .addColumn('channel', 'text', (c) => c.notNull())

@@ -82,5 +82,4 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('last_completed_hour', time, (c) => c.notNull())
     .addColumn('updated_at', time, (c) => c.notNull())
     .execute();
-
 }

@@ -36,10 +36,14 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('license_arn', 'text', (c) => c.primaryKey())
     .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
     .execute();
-  await sql`insert into customer_licences (license_arn, customer_id) select license_arn, id from customers where license_arn is not null`.execute(db);
+  await sql`insert into customer_licences (license_arn, customer_id) select license_arn, id from customers where license_arn is not null`.execute(
+    db,
+  );
 
   // Copies recorded twice before the key was unique: keep the first, so the unique index can be built.
-  await sql`update events set secondary_key = null where secondary_key is not null and id not in (select min(id) from events where secondary_key is not null group by secondary_key)`.execute(db);
+  await sql`update events set secondary_key = null where secondary_key is not null and id not in (select min(id) from events where secondary_key is not null group by secondary_key)`.execute(
+    db,
+  );
   await db.schema.dropIndex('events_secondary').execute();
   await db.schema.createIndex('events_secondary_unique').on('events').column('secondary_key').unique().execute();
 }

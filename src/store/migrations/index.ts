@@ -6,6 +6,9 @@ import * as m0003 from './0003-usage-ledger';
 import * as m0004 from './0004-agreement-history-and-event-keys';
 import * as m0005 from './0005-metering-holds';
 import * as m0006 from './0006-lookup-indexes';
+import * as m0007 from './0007-held-buckets';
+import * as m0008 from './0008-leases';
+import * as m0009 from './0009-app-integration';
 
 /**
  * Forward-only, numbered migrations. Never edit a released one: add the next number.
@@ -23,4 +26,7 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0004-agreement-history-and-event-keys', up: m0004.up },
   { name: '0005-metering-holds', up: m0005.up },
   { name: '0006-lookup-indexes', up: m0006.up },
+  { name: '0007-held-buckets', up: m0007.up },
+  { name: '0008-leases', up: m0008.up },
+  { name: '0009-app-integration', up: m0009.up },
 ];

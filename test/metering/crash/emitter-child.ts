@@ -28,9 +28,19 @@ interface PlannedUsage {
 }
 
 async function main(): Promise<void> {
-  const [dbPath, simUrl, productsJson, clockJson, planPath] = process.argv.slice(2) as [string, string, string, string | undefined, string | undefined];
+  const [dbPath, simUrl, productsJson, clockJson, planPath] = process.argv.slice(2) as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
   const store = openStore({ kind: 'sqlite', path: dbPath });
-  const aws = createAwsClients({ region: 'us-east-1', endpoints: { metering: simUrl }, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const aws = createAwsClients({
+    region: 'us-east-1',
+    endpoints: { metering: simUrl },
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   const logger = createLogger({ level: 'warn' });
   const fast = clockJson ? (JSON.parse(clockJson) as { start: number; realStart: number; speed: number }) : null;
   const clock: Clock = fast ? { now: () => new Date(fast.start + Math.max(0, Date.now() - fast.realStart) * fast.speed) } : systemClock;
@@ -44,9 +54,20 @@ async function main(): Promise<void> {
     logger,
     settings: { minute: 0, claimSize: 50, ...(fast ? { leaseMs: 3_600_000 } : {}) },
   });
-  const ledger = new UsageLedger({ db: store.db, dialect: 'sqlite', catalog, clock, logger, options: { batchWindow: batchMeterUsageWindow, meterUsageWindow } });
+  const ledger = new UsageLedger({
+    db: store.db,
+    dialect: 'sqlite',
+    catalog,
+    clock,
+    logger,
+    options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
+  });
   const plan = planPath ? (JSON.parse(readFileSync(planPath, 'utf8')) as PlannedUsage[]) : [];
-  const recorded = new Set((await store.db.selectFrom('usage_events').select(['customer_id', 'idempotency_key']).execute()).map((r) => `${r.customer_id}|${r.idempotency_key}`));
+  const recorded = new Set(
+    (await store.db.selectFrom('usage_events').select(['customer_id', 'idempotency_key']).execute()).map(
+      (r) => `${r.customer_id}|${r.idempotency_key}`,
+    ),
+  );
   const ingestDue = async (): Promise<boolean> => {
     const now = clock.now().getTime();
     const due = plan.filter((u) => !recorded.has(`${u.customer}|${u.idempotencyKey}`) && Date.parse(u.timestamp) <= now);
