@@ -1,16 +1,23 @@
-import type { Selectable } from 'kysely';
 import { fromDbTime, toDbTime } from '../store/dialect';
-import type { CustomerAgreementsTable, DbTime } from '../store/schema';
+import type { AgreementRow, DbTime } from '../store/schema';
 import type { AgreementFacts } from './customer';
 
 /**
  * Newest-wins rules for what agreement events say (offer, status, intent, which agreement is
  * current), per customer and agreement. Pure: the repository reads and writes the rows.
  */
-export type AgreementRow = Selectable<CustomerAgreementsTable>;
-
 export function emptyAgreementRow(customerId: string, agreementId: string): AgreementRow {
-  return { customer_id: customerId, agreement_id: agreementId, current_at: null, offer_id: null, offer_at: null, status: null, status_at: null, intent: null, intent_at: null };
+  return {
+    customer_id: customerId,
+    agreement_id: agreementId,
+    current_at: null,
+    offer_id: null,
+    offer_at: null,
+    status: null,
+    status_at: null,
+    intent: null,
+    intent_at: null,
+  };
 }
 
 const timeOf = (v: DbTime | null): number | null => (v === null ? null : fromDbTime(v).getTime());
@@ -42,7 +49,11 @@ export function mergeFacts(row: AgreementRow, facts: AgreementFacts): { row: Agr
 
 /** The agreement named by the newest granting event; without one, the last-known agreement id. */
 export function currentAgreement(rows: readonly AgreementRow[]): AgreementRow | undefined {
-  const rank = (r: AgreementRow): [number, number, string] => [timeOf(r.current_at) ?? Number.NEGATIVE_INFINITY, r.agreement_id === '' ? 0 : 1, r.agreement_id];
+  const rank = (r: AgreementRow): [number, number, string] => [
+    timeOf(r.current_at) ?? Number.NEGATIVE_INFINITY,
+    r.agreement_id === '' ? 0 : 1,
+    r.agreement_id,
+  ];
   let best: AgreementRow | undefined;
   for (const r of rows) {
     if (!best) {

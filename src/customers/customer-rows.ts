@@ -1,12 +1,11 @@
-import type { Selectable } from 'kysely';
 import { fromDbTime, fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from '../store/dialect';
-import type { CustomersTable, EntitlementsTable } from '../store/schema';
+import type { CustomerRow, EntitlementRow } from '../store/schema';
 import type { Customer, Entitlement, Onboarding } from './customer';
 import type { StatusStamp, SubscriptionState, SubscriptionStatus } from './subscription-state';
 
 /** Rows of `customers` and `entitlements` to the domain model and back. Pure. */
 
-export function toCustomer(row: Selectable<CustomersTable>): Customer {
+export function toCustomer(row: CustomerRow): Customer {
   const onboarding: Onboarding = {
     email: row.email,
     company: row.company,
@@ -35,6 +34,8 @@ export function toCustomer(row: Selectable<CustomersTable>): Customer {
       ...readBookkeeping(row.subscription_bookkeeping),
     },
     onboarding,
+    externalId: row.external_id ?? null,
+    personalDataErasedAt: fromDbTimeOrNull(row.personal_data_erased_at),
     registeredAt: fromDbTimeOrNull(row.registered_at),
     entitlementsFetchedAt: fromDbTimeOrNull(row.entitlements_fetched_at),
     createdAt: fromDbTime(row.created_at),
@@ -46,12 +47,16 @@ export function toCustomer(row: Selectable<CustomersTable>): Customer {
 /** The state machine's ordering registers, stored as JSON (dates as ISO strings). */
 function readBookkeeping(text: string | null): Pick<SubscriptionState, 'decisive' | 'window' | 'licenseStamp'> {
   if (!text) return {};
-  const parsed = JSON.parse(text) as Record<'decisive' | 'window' | 'licenseStamp', (Omit<StatusStamp, 'eventTime'> & { eventTime: string }) | null>;
-  const revive = (s: (Omit<StatusStamp, 'eventTime'> & { eventTime: string }) | null): StatusStamp | null => (s ? { ...s, eventTime: new Date(s.eventTime) } : null);
+  const parsed = JSON.parse(text) as Record<
+    'decisive' | 'window' | 'licenseStamp',
+    (Omit<StatusStamp, 'eventTime'> & { eventTime: string }) | null
+  >;
+  const revive = (s: (Omit<StatusStamp, 'eventTime'> & { eventTime: string }) | null): StatusStamp | null =>
+    s ? { ...s, eventTime: new Date(s.eventTime) } : null;
   return { decisive: revive(parsed.decisive), window: revive(parsed.window), licenseStamp: revive(parsed.licenseStamp) };
 }
 
-export function toEntitlementRow(customerId: string, e: Entitlement, fetchedAt: Date): Selectable<EntitlementsTable> {
+export function toEntitlementRow(customerId: string, e: Entitlement, fetchedAt: Date): EntitlementRow {
   const v = e.value;
   return {
     customer_id: customerId,
@@ -66,7 +71,7 @@ export function toEntitlementRow(customerId: string, e: Entitlement, fetchedAt: 
   };
 }
 
-export function fromEntitlementRow(row: Selectable<EntitlementsTable>): Entitlement {
+export function fromEntitlementRow(row: EntitlementRow): Entitlement {
   const expirationDate = fromDbTimeOrNull(row.expiration_date);
   switch (row.value_type) {
     case 'integer':

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, type Transaction } from 'kysely';
 import { fromDbTime, fromDbTimeOrNull, isUniqueViolation, toDbTime, toDbTimeOrNull } from '../store/dialect';
-import type { CustomersTable, Database } from '../store/schema';
-import { currentAgreement, emptyAgreementRow, mergeFacts, type AgreementRow } from './agreement-merge';
+import type { AgreementRow, CustomersTable, Database } from '../store/schema';
+import { currentAgreement, emptyAgreementRow, mergeFacts } from './agreement-merge';
 import type { AgreementFacts, Customer, CustomerIdentity, Entitlement } from './customer';
+import type { WebhookEventType } from '../webhooks/event-types';
+import { recordCustomerChange } from './customer-changes.repository';
 import { fromEntitlementRow, sameSnapshot, toCustomer, toEntitlementRow } from './customer-rows';
-import type { SubscriptionState, SubscriptionStatus } from './subscription-state';
+import { effectsOf, type DomainEffect, type SubscriptionState, type SubscriptionStatus } from './subscription-state';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -48,6 +50,10 @@ export interface CustomerFacts extends CustomerIdentity {
  * never cleared by a registration. Identity fields are filled in; the licence, the agreement and
  * its offer, status and intent follow the newest event (by event time, whatever the delivery
  * order); an entitlement snapshot replaces the stored one only when it was fetched later.
+ *
+ * Every write that makes a new version of a customer records it, in the same transaction and after
+ * the write (whose row lock orders it): a change-feed row and the webhook events it causes
+ * ({@link recordCustomerChange}). No caller can change a customer without the feed and the outbox.
  */
 export class CustomerRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -67,8 +73,9 @@ export class CustomerRepository {
   }
 
   /**
-   * The customers a seller's reference names: our id, a LicenseArn, or a CustomerIdentifier
-   * (which is per buyer, across products: facts §1.5, so it may name several). At most a few.
+   * The customers a seller's reference names: our id, a LicenseArn, a CustomerIdentifier (which is
+   * per buyer, across products: facts §1.5, so it may name several), or else the app's external id
+   * (unique per product only). At most a few.
    */
   async findByReference(ref: string, db: Db = this.db): Promise<Customer[]> {
     // One indexed lookup per form (an OR across three columns would scan every customer).
@@ -77,7 +84,21 @@ export class CustomerRepository {
     if (byId) return [toCustomer(byId)];
     const byLicense = await customers.where('license_arn', '=', ref).limit(5).execute();
     const byIdentifier = await customers.where('customer_identifier', '=', ref).limit(5).execute();
-    return [...byLicense, ...byIdentifier].map(toCustomer);
+    if (byLicense.length + byIdentifier.length > 0) return [...byLicense, ...byIdentifier].map(toCustomer);
+    // The seller app's own tenant id, last: an AWS identity always wins over it.
+    const byExternal = await customers.where('external_id', '=', ref).limit(5).execute();
+    return byExternal.map(toCustomer);
+  }
+
+  /**
+   * The customers one buyer account holds, one per licence (concurrent agreements, facts §1.6),
+   * optionally on one product; newest first, at most `limit`.
+   */
+  async findByAccount(accountId: string, productCode?: string, limit = 20, db: Db = this.db): Promise<Customer[]> {
+    let q = db.selectFrom('customers').selectAll().where('customer_aws_account_id', '=', accountId);
+    if (productCode !== undefined) q = q.where('product_code', '=', productCode);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+    return rows.map(toCustomer);
   }
 
   /**
@@ -129,9 +150,13 @@ export class CustomerRepository {
         updated_at: at,
         version: 1,
         subscription_bookkeeping: null,
+        external_id: null,
+        personal_data_erased_at: null,
       };
       await tx.insertInto('customers').values(row).execute();
       await this.rememberLicence(tx, row.id, facts.licenseArn);
+      if (extra.registered) await recordCustomerChange(tx, row.id, 'registered', ['customer.registered'], now);
+      else await recordCustomerChange(tx, row.id, 'created', [], now);
       return toCustomer(row);
     }
     const merged = {
@@ -162,6 +187,9 @@ export class CustomerRepository {
       }))
       .where('id', '=', existing.id)
       .execute();
+    if (existing.registered_at === null && merged.registered_at !== null)
+      await recordCustomerChange(tx, existing.id, 'registered', ['customer.registered'], now);
+    else await recordCustomerChange(tx, existing.id, 'updated', [], now);
     return toCustomer({ ...existing, ...merged, updated_at: at, version: existing.version + 1 });
   }
 
@@ -188,32 +216,48 @@ export class CustomerRepository {
     });
   }
 
-  /** Stores the sign-up form; submitting it again simply updates it. */
-  async saveOnboarding(id: string, form: { email: string; company: string; contactName: string }, now: Date): Promise<Customer | undefined> {
+  /** Stores the sign-up form; submitting it again simply updates it (and the app hears of it again). */
+  async saveOnboarding(
+    id: string,
+    form: { email: string; company: string; contactName: string },
+    now: Date,
+  ): Promise<Customer | undefined> {
     const at = toDbTime(now);
-    await this.db
-      .updateTable('customers')
-      .set((eb) => ({
-        email: form.email,
-        company: form.company,
-        contact_name: form.contactName,
-        onboarded_at: eb.fn.coalesce('onboarded_at', eb.val(at)),
-        updated_at: at,
-        version: eb('version', '+', 1),
-      }))
-      .where('id', '=', id)
-      .execute();
-    return this.findById(id);
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('customers')
+        .set((eb) => ({
+          email: form.email,
+          company: form.company,
+          contact_name: form.contactName,
+          onboarded_at: eb.fn.coalesce('onboarded_at', eb.val(at)),
+          updated_at: at,
+          version: eb('version', '+', 1),
+        }))
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return undefined;
+      await recordCustomerChange(tx, id, 'onboarded', ['customer.onboarded'], now);
+      return this.findById(id, tx);
+    });
   }
 
   /** Keeps a licence the customer holds or held (the first customer to claim one keeps it). */
   private async rememberLicence(tx: Db, customerId: string, licenseArn: string | null | undefined): Promise<void> {
     if (!licenseArn) return;
-    await tx.insertInto('customer_licences').values({ license_arn: licenseArn, customer_id: customerId }).onConflict((oc) => oc.column('license_arn').doNothing()).execute();
+    await tx
+      .insertInto('customer_licences')
+      .values({ license_arn: licenseArn, customer_id: customerId })
+      .onConflict((oc) => oc.column('license_arn').doNothing())
+      .execute();
   }
 
-  /** Writes a subscription state computed by the state machine (caller holds the transaction). */
+  /**
+   * Writes a subscription state computed by the state machine (caller holds the transaction and the
+   * customer's lock), and records the change with the webhooks its status move means.
+   */
   async saveSubscriptionState(tx: Db, id: string, state: SubscriptionState, now: Date): Promise<void> {
+    const before = await this.findById(id, tx);
     await this.rememberLicence(tx, id, state.licenseArn);
     await tx
       .updateTable('customers')
@@ -227,12 +271,19 @@ export class CustomerRepository {
         // The state machine keeps the licence of the newest event that carried one (its licenceStamp),
         // so a newer grant's LicenseArn replaces an older one and a late older grant changes nothing.
         license_arn: eb.fn.coalesce(eb.val(state.licenseArn ?? null), 'license_arn'),
-        subscription_bookkeeping: JSON.stringify({ decisive: state.decisive ?? null, window: state.window ?? null, licenseStamp: state.licenseStamp ?? null }),
+        subscription_bookkeeping: JSON.stringify({
+          decisive: state.decisive ?? null,
+          window: state.window ?? null,
+          licenseStamp: state.licenseStamp ?? null,
+        }),
         updated_at: toDbTime(now),
         version: eb('version', '+', 1),
       }))
       .where('id', '=', id)
       .execute();
+    const effects = before ? effectsOf(before.subscription, state) : [];
+    const changed = before?.subscription.status !== state.status;
+    await recordCustomerChange(tx, id, changed ? 'status_changed' : 'updated', effects.map(webhookOf), now);
   }
 
   /**
@@ -251,15 +302,29 @@ export class CustomerRepository {
       if (changed) {
         await tx.deleteFrom('entitlements').where('customer_id', '=', customerId).execute();
         if (entitlements.length > 0) {
-          await tx.insertInto('entitlements').values(entitlements.map((e) => toEntitlementRow(customerId, e, fetchedAt))).execute();
+          await tx
+            .insertInto('entitlements')
+            .values(entitlements.map((e) => toEntitlementRow(customerId, e, fetchedAt)))
+            .execute();
         }
       }
-      await tx.updateTable('customers').set({ entitlements_fetched_at: toDbTime(fetchedAt), updated_at: toDbTime(fetchedAt) }).where('id', '=', customerId).execute();
+      // A re-read that finds the same contract is not a new version of the customer.
+      await tx
+        .updateTable('customers')
+        .set((eb) => ({
+          entitlements_fetched_at: toDbTime(fetchedAt),
+          updated_at: toDbTime(fetchedAt),
+          ...(changed ? { version: eb('version', '+', 1) } : {}),
+        }))
+        .where('id', '=', customerId)
+        .execute();
+      if (changed) await recordCustomerChange(tx, customerId, 'entitlements_changed', ['customer.entitlements_changed'], fetchedAt);
       return { replaced: true, changed, current: entitlements };
     };
     if (db) return write(db);
     return this.db.transaction().execute(async (tx) => {
-      if (tx.getExecutor().adapter instanceof PostgresAdapter) await tx.selectFrom('customers').select('id').where('id', '=', customerId).forUpdate().execute();
+      if (tx.getExecutor().adapter instanceof PostgresAdapter)
+        await tx.selectFrom('customers').select('id').where('id', '=', customerId).forUpdate().execute();
       return write(tx);
     });
   }
@@ -286,7 +351,12 @@ export class CustomerRepository {
     if (merged.changed) {
       if (before) {
         const { customer_id: _c, agreement_id: _a, ...fields } = merged.row;
-        await t.updateTable('customer_agreements').set(fields).where('customer_id', '=', customerId).where('agreement_id', '=', key).execute();
+        await t
+          .updateTable('customer_agreements')
+          .set(fields)
+          .where('customer_id', '=', customerId)
+          .where('agreement_id', '=', key)
+          .execute();
       } else {
         await t.insertInto('customer_agreements').values(merged.row).execute();
       }
@@ -306,6 +376,7 @@ export class CustomerRepository {
         .set((eb) => ({ ...visible, updated_at: toDbTime(now), version: eb('version', '+', 1) }))
         .where('id', '=', customerId)
         .execute();
+      await recordCustomerChange(t, customerId, 'updated', [], now);
     }
     return { applied: merged.changed && (current?.agreement_id ?? '') === key, currentAgreementId: visible.agreement_id };
   }
@@ -315,10 +386,17 @@ export class CustomerRepository {
     return rows.map(fromEntitlementRow);
   }
 
-  /** Customers of the given products with a contract, for periodic entitlement reconciliation. */
-  async listByProducts(productCodes: readonly string[], statuses: readonly SubscriptionStatus[]): Promise<Customer[]> {
+  /** The customers of these products in these states, a page at a time: up to `limit` with an id after `afterId`, by id. */
+  async listPageByProducts(
+    productCodes: readonly string[],
+    statuses: readonly SubscriptionStatus[],
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<Customer[]> {
     if (productCodes.length === 0 || statuses.length === 0) return [];
-    const rows = await this.db.selectFrom('customers').selectAll().where('product_code', 'in', productCodes).where('status', 'in', statuses).orderBy('id').execute();
+    let q = this.db.selectFrom('customers').selectAll().where('product_code', 'in', productCodes).where('status', 'in', statuses);
+    if (afterId !== undefined) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toCustomer);
   }
 
@@ -379,6 +457,21 @@ function mergeFreeTrial(existing: CustomerRow, facts: CustomerFacts): 0 | 1 {
   const current = existing.free_trial === 1 ? 1 : 0;
   if (facts.freeTrial === undefined) return current;
   const stateTime = existing.status_event_time === null ? null : fromDbTime(existing.status_event_time);
-  if (facts.freeTrialAt) return stateTime === null || facts.freeTrialAt.getTime() >= stateTime.getTime() ? (facts.freeTrial ? 1 : 0) : current;
+  if (facts.freeTrialAt)
+    return stateTime === null || facts.freeTrialAt.getTime() >= stateTime.getTime() ? (facts.freeTrial ? 1 : 0) : current;
   return stateTime === null ? (facts.freeTrial ? 1 : 0) : current;
+}
+
+/** The webhook a status move sends (README "Integrate your app"). */
+function webhookOf(effect: DomainEffect): WebhookEventType {
+  switch (effect) {
+    case 'customer-activated':
+      return 'customer.activated';
+    case 'final-window-opened':
+      return 'customer.ending';
+    case 'customer-failed':
+      return 'customer.subscription_failed';
+    case 'customer-ended':
+      return 'customer.ended';
+  }
 }

@@ -21,6 +21,10 @@ export interface Customer {
   readonly freeTrial: boolean;
   readonly subscription: SubscriptionState;
   readonly onboarding: Onboarding;
+  /** The seller app's own tenant id for this customer, unique per product (`PATCH /v1/customers/{id}`). */
+  readonly externalId: string | null;
+  /** When the buyer's onboarding fields were erased (null: never). Identity and metering are kept: AWS needs them. */
+  readonly personalDataErasedAt: Date | null;
   /** When the buyer's browser first came through the registration URL. */
   readonly registeredAt: Date | null;
   readonly entitlementsFetchedAt: Date | null;
@@ -62,7 +66,9 @@ export interface AgreementFacts {
 }
 
 /** The identity style a customer is metered with (facts §1.6: never both for one customer-hour). */
-export function meteringIdentity(customer: Customer):
+export function meteringIdentity(
+  customer: Customer,
+):
   | { kind: 'license'; customerAWSAccountId: string; licenseArn: string }
   | { kind: 'customer-identifier'; customerIdentifier: string }
   | null {
@@ -76,6 +82,11 @@ export function meteringIdentity(customer: Customer):
 /** One entitlement of a contract, as GetEntitlements returned it (facts §2.3). */
 export interface Entitlement {
   readonly dimension: string;
-  readonly value: { readonly type: 'integer'; readonly value: number } | { readonly type: 'double'; readonly value: number } | { readonly type: 'boolean'; readonly value: boolean } | { readonly type: 'string'; readonly value: string } | { readonly type: 'none' };
+  readonly value:
+    | { readonly type: 'integer'; readonly value: number }
+    | { readonly type: 'double'; readonly value: number }
+    | { readonly type: 'boolean'; readonly value: boolean }
+    | { readonly type: 'string'; readonly value: string }
+    | { readonly type: 'none' };
   readonly expirationDate: Date | null;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../platform/logger';
 import type { Clock } from '../platform/clock';
 import { AppError, isAppError } from '../platform/errors';
 import { hasContract, type ProductCatalog, type ProductConfig } from '../products/product-config';
@@ -72,7 +72,10 @@ export class RegistrationService {
     } catch (error) {
       // The buyer is stored; a failed read must not lose the registration. Events and the
       // periodic reconciliation fetch the contract again.
-      logger.warn({ customerId: customer.id, err: isAppError(error) ? error.message : String(error) }, 'GetEntitlements failed during registration');
+      logger.warn(
+        { customerId: customer.id, err: isAppError(error) ? error.message : String(error) },
+        'GetEntitlements failed during registration',
+      );
       const stored = await customers.listEntitlements(customer.id);
       return { customer, product, entitlements: stored, entitlementsStatus: 'unavailable' };
     }

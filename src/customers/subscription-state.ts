@@ -162,7 +162,8 @@ function registersOf(s: SubscriptionState): Registers {
   }
   const licenseArn = s.licenseArn ?? null;
   const licenseStamp =
-    s.licenseStamp ?? (licenseArn && s.statusEventTime ? { ...stampOf({ kind: 'license-updated', eventTime: s.statusEventTime }), tie: licenseArn } : null);
+    s.licenseStamp ??
+    (licenseArn && s.statusEventTime ? { ...stampOf({ kind: 'license-updated', eventTime: s.statusEventTime }), tie: licenseArn } : null);
   return { decisive, window, licenseStamp, activatedAt: s.activatedAt };
 }
 
@@ -252,7 +253,8 @@ export function sameSubscriptionState(a: SubscriptionState, b: SubscriptionState
   );
 }
 
-function effectsOf(prev: SubscriptionState, next: SubscriptionState): DomainEffect[] {
+/** What a move from `prev` to `next` means for the rest of the service (metering flush, webhooks). */
+export function effectsOf(prev: SubscriptionState, next: SubscriptionState): DomainEffect[] {
   if (prev.status === next.status) return [];
   switch (next.status) {
     case 'active':
@@ -297,7 +299,11 @@ export function applyTransition(state: SubscriptionState, t: StatusTransition): 
   if (sameSubscriptionState(derive(registers), next)) {
     if (older) {
       const at = current.eventTime.toISOString();
-      return { outcome: 'stale', state, reason: `${t.kind} at ${t.eventTime.toISOString()} is older than the ${current.kind} at ${at} that set status ${state.status}` };
+      return {
+        outcome: 'stale',
+        state,
+        reason: `${t.kind} at ${t.eventTime.toISOString()} is older than the ${current.kind} at ${at} that set status ${state.status}`,
+      };
     }
     return { outcome: 'ignored', state, reason: `${t.kind} changes nothing (duplicate, or status ${state.status} already reflects it)` };
   }
@@ -337,6 +343,7 @@ export function meteringAllowed(state: SubscriptionState, at: Date): boolean {
  */
 export function usageAcceptable(state: SubscriptionState, at: Date): boolean {
   if (meteringAllowed(state, at)) return true;
-  if (state.status !== 'unsubscribed' || state.endedAt === null || state.finalWindowOpenedAt === null || state.activatedAt === null) return false;
+  if (state.status !== 'unsubscribed' || state.endedAt === null || state.finalWindowOpenedAt === null || state.activatedAt === null)
+    return false;
   return at.getTime() >= state.activatedAt.getTime() && at.getTime() < state.endedAt.getTime();
 }

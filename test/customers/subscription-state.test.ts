@@ -75,7 +75,9 @@ describe('subscription state: the AWS rules (facts §5.2, §5.4)', () => {
     // ...but if a re-subscription between them arrives late, in-order delivery would have opened it
     const late = applyTransition(r.state, ev('subscribe-success', 25));
     expect(late.state.status).toBe('unsubscribe_pending');
-    expect(late.state).toEqual(run(ev('subscribe-success', 0), ev('unsubscribe-success', 20), ev('subscribe-success', 25), ev('unsubscribe-pending', 30)));
+    expect(late.state).toEqual(
+      run(ev('subscribe-success', 0), ev('unsubscribe-success', 20), ev('subscribe-success', 25), ev('unsubscribe-pending', 30)),
+    );
   });
 
   it('an older end closes a window opened by a later signal when no activation lies between', () => {
@@ -131,10 +133,24 @@ describe('subscription state: the AWS rules (facts §5.2, §5.4)', () => {
   });
 
   it('reads states stored without bookkeeping fields', () => {
-    const legacy: SubscriptionState = { status: 'active', statusEventTime: at(5), finalWindowOpenedAt: null, endedAt: null, activatedAt: at(5) };
+    const legacy: SubscriptionState = {
+      status: 'active',
+      statusEventTime: at(5),
+      finalWindowOpenedAt: null,
+      endedAt: null,
+      activatedAt: at(5),
+    };
     expect(applyTransition(legacy, ev('unsubscribe-pending', 3)).outcome).toBe('stale');
     expect(applyTransition(legacy, ev('unsubscribe-pending', 6)).state.status).toBe('unsubscribe_pending');
-    const nulls: SubscriptionState = { ...legacy, status: 'unsubscribed', endedAt: at(5), activatedAt: at(1), decisive: null, window: null, licenseStamp: null };
+    const nulls: SubscriptionState = {
+      ...legacy,
+      status: 'unsubscribed',
+      endedAt: at(5),
+      activatedAt: at(1),
+      decisive: null,
+      window: null,
+      licenseStamp: null,
+    };
     expect(applyTransition(nulls, ev('subscribe-success', 4)).outcome).toBe('stale');
     expect(applyTransition(nulls, ev('subscribe-success', 6)).state.status).toBe('active');
   });
@@ -199,7 +215,10 @@ describe('subscription state: properties', () => {
   });
 
   const latest = (events: StatusTransition[], kinds: TransitionKind[]): StatusTransition | undefined =>
-    [...events].filter((e) => kinds.includes(e.kind)).sort(compareTransitions).pop();
+    [...events]
+      .filter((e) => kinds.includes(e.kind))
+      .sort(compareTransitions)
+      .pop();
 
   it('(3) no metering after unsubscribe-success / deprovisioned unless a strictly later activation arrived', () => {
     fc.assert(
