@@ -11,9 +11,12 @@ export class AwsError extends Error {
   readonly queryCode: string | undefined;
   /** `Sender` (client fault) or `Receiver` (server fault). */
   readonly faultType: 'Sender' | 'Receiver';
+  /** Further members of the error body (the Agreement API's `reason`, `fields`, `resourceId`, …). */
+  readonly members: Record<string, unknown>;
 
-  constructor(code: string, message: string, status = 400, queryCode?: string) {
+  constructor(code: string, message: string, status = 400, queryCode?: string, members: Record<string, unknown> = {}) {
     super(message);
+    this.members = members;
     this.name = 'AwsError';
     this.code = code;
     this.status = status;
@@ -25,10 +28,7 @@ export class AwsError extends Error {
 /** A model-constraint violation, worded like AWS's "1 validation error detected: …". */
 export function validationError(problems: string[]): AwsError {
   const n = problems.length;
-  return new AwsError(
-    'ValidationException',
-    `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`,
-  );
+  return new AwsError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`);
 }
 
 /** A body that could not be deserialized (bad JSON, wrong JSON type for a member). */

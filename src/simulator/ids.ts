@@ -12,7 +12,9 @@ export function randomAlnum(length: number): string {
 
 /** Random lowercase hex of `length` characters. */
 export function randomHex(length: number): string {
-  return randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
+  return randomBytes(Math.ceil(length / 2))
+    .toString('hex')
+    .slice(0, length);
 }
 
 /** A random 12-digit AWS account id (never starting with 0). */

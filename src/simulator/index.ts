@@ -1,5 +1,5 @@
 /**
- * Local AWS Marketplace simulator: Metering, Entitlement Service and SQS over HTTP on loopback,
+ * Local AWS Marketplace simulator: Metering, Entitlement Service, Agreement API and SQS over HTTP on loopback,
  * with SNS and EventBridge notification fan-out. Independent of the rest of `src/` (design §1).
  * See docs/simulator.md.
  */

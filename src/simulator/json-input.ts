@@ -15,7 +15,7 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   if (Array.isArray(value)) return `'[…${value.length} items]'`;
   if (typeof value === 'object') return "'{…}'";
-  return `'${String(value)}'`;
+  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? `'${value.toString()}'` : "'?'";
 }
 
 /**
@@ -104,15 +104,17 @@ export class InputReader {
     if (!this.present(obj, key, path, c)) return undefined;
     const v = obj[key];
     if (!Array.isArray(v)) throw serializationError(`Expected a list at '${path}' but found ${typeof v}`);
-    this.length(v, v.length, path, c);
-    return v;
+    const items = v as unknown[];
+    this.length(items, items.length, path, c);
+    return items;
   }
 
   /** A nested structure (or a map, which has the same JSON form). */
   object(obj: Obj, key: string, path: string, c: Constraint = {}): Obj | undefined {
     if (!this.present(obj, key, path, c)) return undefined;
     const v = obj[key];
-    if (typeof v !== 'object' || Array.isArray(v)) throw serializationError(`Expected a structure at '${path}' but found ${Array.isArray(v) ? 'a list' : typeof v}`);
+    if (typeof v !== 'object' || Array.isArray(v))
+      throw serializationError(`Expected a structure at '${path}' but found ${Array.isArray(v) ? 'a list' : typeof v}`);
     const o = v as Obj;
     this.length(o, Object.keys(o).length, path, c);
     return o;

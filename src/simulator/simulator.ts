@@ -1,9 +1,14 @@
+import { AgreementRequestsApi } from './agreement/agreement-requests-api';
+import { AgreementService } from './agreement/agreement-service';
+import { SimClock } from './clock';
 import { FaultInjector } from './faults/fault-injector';
 import { QuotaLimiter } from './faults/quota';
 import { handleControl } from './control/control-api';
 import { AwsApi } from './http/aws-api';
 import { SimulatorServer } from './http/server';
+import { BillingAdjustments } from './marketplace/billing-adjustments';
 import { BillingLedger } from './marketplace/billing-ledger';
+import { CancellationRequests } from './marketplace/cancellation-requests';
 import { Catalog } from './marketplace/catalog';
 import { EntitlementService } from './marketplace/entitlement-service';
 import { Lifecycle } from './marketplace/lifecycle';
@@ -12,14 +17,21 @@ import { HttpEndpoints } from './notify/http-endpoints';
 import { Notifier } from './notify/notifier';
 import type { EnvelopeContext } from './notify/sns-envelope';
 import { SnsSigner } from './notify/sns-signer';
+import { uuid } from './ids';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { SqsService } from './sqs/sqs-service';
 import type {
   BilledRecord,
+  CancellationReasonCode,
+  ClockAdvance,
   CreateProductInput,
   FaultConfig,
   HttpEndpointSubscription,
   MeteringLogEntry,
+  RefundInput,
+  RenewInput,
+  SimBillingAdjustment,
+  SimCancellationRequest,
   SimEntitlement,
   SimProduct,
   SimSubscription,
@@ -38,12 +50,15 @@ export class LocalMarketplace implements Simulator {
   private readonly endpoints: HttpEndpoints;
   private readonly notifier: Notifier;
   private readonly lifecycle: Lifecycle;
+  private readonly cancellations: CancellationRequests;
+  private readonly adjustments: BillingAdjustments;
   private readonly server: SimulatorServer;
   private stopped: Promise<void> | undefined;
 
   private constructor(
     private readonly options: ResolvedOptions,
     private readonly signer: SnsSigner,
+    private readonly clock: SimClock,
   ) {
     const o = options;
     this.catalog = new Catalog(o.region, o.topicOwnerAccountId);
@@ -51,14 +66,27 @@ export class LocalMarketplace implements Simulator {
     this.sqs = new SqsService(() => this.url, o.sellerAccountId, o.region, o.now);
     this.endpoints = new HttpEndpoints(() => this.envelopeContext(), o.now, o.httpRetryDelayMs, o.logger);
     this.notifier = new Notifier(this.sqs, this.endpoints, this.faults, () => this.envelopeContext(), o.queues, o.now, o.logger);
-    this.lifecycle = new Lifecycle(o, this.catalog, this.notifier);
+    this.lifecycle = new Lifecycle(o, this.catalog, this.notifier, clock);
+    this.cancellations = new CancellationRequests(o, this.catalog, this.lifecycle, this.notifier, clock);
+    this.adjustments = new BillingAdjustments(o, this.catalog, this.notifier, clock);
     const api = new AwsApi({
       metering: new MeteringService(o, this.catalog, this.ledger, this.faults, (p) => this.signer.jwt(p)),
       entitlement: new EntitlementService(this.catalog),
+      agreement: new AgreementService(
+        this.catalog,
+        o.sellerAccountId,
+        new AgreementRequestsApi(this.catalog, this.cancellations, this.adjustments),
+      ),
       sqs: this.sqs,
       ledger: this.ledger,
       faults: this.faults,
-      quotas: new QuotaLimiter({ BatchMeterUsage: o.quotas.batchMeterUsage, MeterUsage: o.quotas.meterUsage, GetEntitlements: o.quotas.getEntitlements }),
+      quotas: new QuotaLimiter({
+        BatchMeterUsage: o.quotas.batchMeterUsage,
+        MeterUsage: o.quotas.meterUsage,
+        RegisterUsage: o.quotas.registerUsage,
+        GetEntitlements: o.quotas.getEntitlements,
+        ...o.agreementQuotas,
+      }),
       region: o.region,
       requireSignature: o.requireSignature,
       log: o.logger,
@@ -77,15 +105,20 @@ export class LocalMarketplace implements Simulator {
 
   static async start(input: SimulatorOptions = {}): Promise<LocalMarketplace> {
     const options = resolveOptions(input);
+    const clock = new SimClock(options.baseNow, options.sharedClock, options.logger);
+    // Every part reads time through the simulator clock, so an advance moves all of them.
+    options.now = clock.now;
     const signer = await SnsSigner.create(options.region, options.now());
-    const sim = new LocalMarketplace(options, signer);
+    const sim = new LocalMarketplace(options, signer, clock);
     const address = await sim.server.listen(options.host, options.port);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     sim.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
     // Each notification queue gets a `<name>-dlq` and a redrive policy (maxReceiveCount 5 by default).
     for (const name of new Set(Object.values(options.queues))) {
       const dlq = sim.sqs.createQueue(`${name}-dlq`);
-      sim.sqs.createQueue(name, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }) });
+      sim.sqs.createQueue(name, {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }),
+      });
     }
     options.logger(`AWS Marketplace simulator listening on ${sim.url}`);
     return sim;
@@ -96,7 +129,12 @@ export class LocalMarketplace implements Simulator {
   }
 
   private envelopeContext(): EnvelopeContext {
-    return { signer: this.signer, signatureVersion: this.options.signatureVersion, signingCertUrl: this.signingCert.url, snsUrl: `${this.url}/simulator/sns` };
+    return {
+      signer: this.signer,
+      signatureVersion: this.options.signatureVersion,
+      signingCertUrl: this.signingCert.url,
+      snsUrl: `${this.url}/simulator/sns`,
+    };
   }
 
   private queueUrls(): Record<string, string> {
@@ -115,7 +153,7 @@ export class LocalMarketplace implements Simulator {
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
-      this.lifecycle.stop();
+      this.clock.stop();
       this.notifier.stop();
       this.endpoints.stop();
       this.sqs.stop();
@@ -132,28 +170,40 @@ export class LocalMarketplace implements Simulator {
     return this.catalog.products();
   }
 
-  async subscribe(input: SubscribeInput): Promise<SimSubscription> {
-    return this.view(this.lifecycle.subscribe(input).id);
+  subscribe(input: SubscribeInput): Promise<SimSubscription> {
+    return settle(() => {
+      return this.view(this.lifecycle.subscribe(input).id);
+    });
   }
 
-  async confirm(id: string): Promise<void> {
-    this.lifecycle.confirm(id);
+  confirm(id: string): Promise<void> {
+    return settle(() => {
+      this.lifecycle.confirm(id);
+    });
   }
 
-  async failPayment(id: string): Promise<void> {
-    this.lifecycle.failPayment(id);
+  failPayment(id: string): Promise<void> {
+    return settle(() => {
+      this.lifecycle.failPayment(id);
+    });
   }
 
-  async cancel(id: string, opts: { endAfterMs?: number } = {}): Promise<void> {
-    this.lifecycle.cancel(id, opts.endAfterMs);
+  cancel(id: string, opts: { endAfterMs?: number } = {}): Promise<void> {
+    return settle(() => {
+      this.lifecycle.cancel(id, opts.endAfterMs);
+    });
   }
 
-  async endNow(id: string): Promise<void> {
-    this.lifecycle.end(id);
+  endNow(id: string): Promise<void> {
+    return settle(() => {
+      this.lifecycle.end(id);
+    });
   }
 
-  async setEntitlements(id: string, entitlements: SimEntitlement[]): Promise<void> {
-    this.lifecycle.setEntitlements(id, entitlements);
+  setEntitlements(id: string, entitlements: SimEntitlement[]): Promise<void> {
+    return settle(() => {
+      this.lifecycle.setEntitlements(id, entitlements);
+    });
   }
 
   newRegistrationToken(id: string): string {
@@ -184,20 +234,113 @@ export class LocalMarketplace implements Simulator {
     this.faults.set(faults);
   }
 
-  async publishRaw(queueName: string, body: string): Promise<void> {
-    if (!this.sqs.byName(queueName)) throw new Error(`no queue named ${queueName}`);
-    this.notifier.publishRaw(queueName, body);
+  publishRaw(queueName: string, body: string): Promise<void> {
+    return settle(() => {
+      if (!this.sqs.byName(queueName)) throw new Error(`no queue named ${queueName}`);
+      this.notifier.publishRaw(queueName, body);
+    });
   }
 
-  async subscribeHttpEndpoint(topic: 'subscription' | 'entitlement', url: string, opts: { productCode?: string } = {}): Promise<HttpEndpointSubscription> {
-    const products = this.catalog.products();
-    const product = opts.productCode ? this.catalog.product(opts.productCode) : products.length === 1 ? products[0] : undefined;
-    if (!product) throw new Error(opts.productCode ? `unknown product ${opts.productCode}` : 'pass opts.productCode: topics are per product');
-    return this.endpoints.subscribe(topic === 'subscription' ? product.subscriptionTopicArn : product.entitlementTopicArn, url);
+  subscribeHttpEndpoint(
+    topic: 'subscription' | 'entitlement',
+    url: string,
+    opts: { productCode?: string } = {},
+  ): Promise<HttpEndpointSubscription> {
+    return settle(() => {
+      const products = this.catalog.products();
+      const product = opts.productCode ? this.catalog.product(opts.productCode) : products.length === 1 ? products[0] : undefined;
+      if (!product)
+        throw new Error(opts.productCode ? `unknown product ${opts.productCode}` : 'pass opts.productCode: topics are per product');
+      return this.endpoints.subscribe(topic === 'subscription' ? product.subscriptionTopicArn : product.entitlementTopicArn, url);
+    });
   }
 
   async flushNotifications(): Promise<void> {
     this.notifier.flush();
     await this.endpoints.settle();
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  advanceClock(ms: number): Promise<ClockAdvance> {
+    return settle(() => {
+      return this.clock.advance(ms);
+    });
+  }
+
+  onClockAdvanced(listener: (advance: ClockAdvance) => void): () => void {
+    return this.clock.onAdvanced(listener);
+  }
+
+  renew(id: string, input?: RenewInput): Promise<SimSubscription> {
+    return settle(() => {
+      return this.view(this.lifecycle.renewOrReplace(id, 'RENEW', input).id);
+    });
+  }
+
+  replace(id: string, input?: RenewInput): Promise<SimSubscription> {
+    return settle(() => {
+      return this.view(this.lifecycle.renewOrReplace(id, 'REPLACE', input).id);
+    });
+  }
+
+  requestCancellation(
+    id: string,
+    input: { reasonCode?: CancellationReasonCode; description?: string } = {},
+  ): Promise<SimCancellationRequest> {
+    return settle(() => {
+      return this.cancellations.send(this.catalog.get(id), input);
+    });
+  }
+
+  approveCancellation(requestId: string): Promise<SimCancellationRequest> {
+    return settle(() => {
+      return this.cancellations.approve(requestId);
+    });
+  }
+
+  rejectCancellation(requestId: string, reason = 'Rejected by the buyer'): Promise<SimCancellationRequest> {
+    return settle(() => {
+      return this.cancellations.reject(requestId, reason);
+    });
+  }
+
+  withdrawCancellation(requestId: string, reason = 'Withdrawn by the seller'): Promise<SimCancellationRequest> {
+    return settle(() => {
+      return this.cancellations.withdraw(requestId, reason);
+    });
+  }
+
+  cancellationRequests(filter: { subscriptionId?: string } = {}): SimCancellationRequest[] {
+    return this.cancellations.list(filter);
+  }
+
+  issueRefund(id: string, input: RefundInput): Promise<SimBillingAdjustment> {
+    return settle(() => {
+      const s = this.catalog.get(id);
+      return this.adjustments.create(s, {
+        originalInvoiceId: input.originalInvoiceId ?? `inv-${s.agreementId.slice(5, 17)}`,
+        adjustmentAmount: input.amount,
+        currencyCode: input.currencyCode ?? 'USD',
+        adjustmentReasonCode: input.reasonCode ?? 'OTHER',
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        clientToken: input.clientToken ?? uuid(),
+      });
+    });
+  }
+
+  billingAdjustments(filter: { subscriptionId?: string } = {}): SimBillingAdjustment[] {
+    return this.adjustments.list(filter);
+  }
+}
+
+/** Runs a synchronous step as a promise: a throw becomes a rejection, as an `async` method's would. */
+function settle<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(step());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }

@@ -4,6 +4,22 @@
  * `aws-marketplace-facts.md`.
  */
 
+import type {
+  AgreementIntent,
+  AgreementOperation,
+  AgreementStatus,
+  CancellationReasonCode,
+  ClockAdvance,
+  RefundInput,
+  RenewInput,
+  SimBillingAdjustment,
+  SimCancellationRequest,
+  SimEntitlement,
+  SimulatorClock,
+} from './agreement-types';
+
+export type * from './agreement-types';
+
 /** Options for {@link startSimulator}. Every member is optional. */
 export interface SimulatorOptions {
   /** Interface to bind. Default `'127.0.0.1'`. */
@@ -15,11 +31,22 @@ export interface SimulatorOptions {
   /** Region of every endpoint and ARN. Default `'us-east-1'` (the documented Marketplace region, §1.11, §2.1). */
   region?: string;
   /**
-   * Epoch milliseconds. Default `Date.now`. Every AWS time rule uses it: usage windows, token
-   * expiry, hour keys, activation times, SQS timestamps and visibility. Delays (confirmation,
-   * unsubscribe, fault latency) and request-rate quotas use real timers.
+   * Epoch milliseconds. Default `Date.now`. Every AWS time rule uses the simulator clock, which is
+   * this plus the time added by {@link Simulator.advanceClock}: usage windows, token expiry, hour
+   * keys, activation times, SQS timestamps and visibility. Scheduled steps (confirmation,
+   * unsubscribe, auto-approval, refunds) run when the simulator clock reaches them or when their
+   * delay has passed in real time, whichever comes first. Fault latency and quotas use real time.
+   * Not allowed together with `clock`.
    */
   now?: () => number;
+  /**
+   * A clock shared with the process that embeds the simulator, so that advancing the simulator's
+   * clock (`POST /simulator/api/clock/advance`, the page's "Advance one hour", {@link Simulator.advanceClock})
+   * moves the service's time too. The simulator reads `now()` and calls `advance(ms)`; it never sets
+   * the time back. Default: none (the simulator keeps its own offset over `now`). Not allowed
+   * together with `now`. See docs/simulator.md, "Demo clock".
+   */
+  clock?: SimulatorClock;
   /** Where the buyer page auto-POSTs the token form. Default `'http://127.0.0.1:3000/marketplace/register'`. */
   registrationUrl?: string;
   /** Delay between subscribe and `subscribe-success` / `License Updated`. Default `2000` ms. */
@@ -28,8 +55,22 @@ export interface SimulatorOptions {
   unsubscribeDelayMs?: number;
   /** Registration token lifetime. Default `3_600_000` (the shorter of the two documented figures, §1.5). */
   tokenTtlMs?: number;
-  /** Requests per second per operation; `0` disables. Defaults 10, 10, 20 (§6 quotas). */
-  quotas?: { batchMeterUsage?: number; meterUsage?: number; getEntitlements?: number };
+  /** How long a cancellation request waits for the buyer before it is approved. Default `604_800_000` (7 days, §5.6). */
+  cancellationApprovalMs?: number;
+  /** Delay between a billing adjustment request and its completion (`PENDING` → `COMPLETED`). Default `2000` ms. */
+  billingAdjustmentDelayMs?: number;
+  /**
+   * Requests per second per operation; `0` disables. Defaults: BatchMeterUsage 10, MeterUsage 10,
+   * RegisterUsage 5, GetEntitlements 20 (§6 quotas); Agreement API per operation as
+   * `DEFAULT_AGREEMENT_QUOTAS` (exported by index.ts) (a number applies to every Agreement operation, `0` disables them all).
+   */
+  quotas?: {
+    batchMeterUsage?: number;
+    meterUsage?: number;
+    registerUsage?: number;
+    getEntitlements?: number;
+    agreement?: number | Partial<Record<AgreementOperation, number>>;
+  };
   /**
    * How old a usage record may be. Defaults: BatchMeterUsage `86_400_000` (under 24 h), MeterUsage
    * `21_600_000` (6 h), `monthEndGrace: true` (previous-month records only until 06:00 UTC on the 1st). §1.6, §1.7.
@@ -51,16 +92,6 @@ export interface SimulatorOptions {
   logger?: (line: string) => void;
 }
 
-/** Typed entitlement value, as GetEntitlements returns it (§2.3). */
-export interface SimEntitlement {
-  dimension: string;
-  integerValue?: number;
-  booleanValue?: boolean;
-  stringValue?: string;
-  doubleValue?: number;
-  expirationDate?: Date;
-}
-
 export type PricingModel = 'subscription' | 'contract' | 'contract-with-consumption';
 export type IdentityStyle = 'customer-identifier' | 'license';
 export type NotificationChannel = 'sns' | 'eventbridge' | 'both';
@@ -74,7 +105,8 @@ export interface CreateProductInput {
   pricingModel: PricingModel;
   /** Legacy CustomerIdentifier + ProductCode, or CustomerAWSAccountId + LicenseArn (§1.10, §6). */
   identity: IdentityStyle;
-  dimensions: Array<{ name: string; type?: DimensionType }>;
+  /** `price`: USD per unit as a decimal string, shown in GetAgreementTerms rate cards. Default `'1.00'`. */
+  dimensions: Array<{ name: string; type?: DimensionType; price?: string }>;
   /** Default `'sns'` for customer-identifier products, `'eventbridge'` for license products (§5.4). */
   notifications?: NotificationChannel;
 }
@@ -85,7 +117,7 @@ export interface SimProduct {
   productId: string;
   pricingModel: PricingModel;
   identity: IdentityStyle;
-  dimensions: Array<{ name: string; type: DimensionType }>;
+  dimensions: Array<{ name: string; type: DimensionType; price: string }>;
   notifications: NotificationChannel;
   subscriptionTopicArn: string;
   entitlementTopicArn: string;
@@ -102,8 +134,14 @@ export interface SubscribeInput {
   entitlements?: SimEntitlement[];
   /** `'auto'` (default) publishes the activation after `confirmDelayMs`; `'manual'` waits for {@link Simulator.confirm}. */
   confirmation?: 'auto' | 'manual';
+  /** Contracts: the buyer's auto-renew choice (RenewalTerm `enableAutoRenew`). Default `true`. */
+  autoRenew?: boolean;
 }
 
+/**
+ * One buyer's subscription status. With concurrent agreements (license products) every agreement is
+ * its own subscription: a renewal or replacement ends one and starts another.
+ */
 export type SubscriptionStatus = 'pending' | 'active' | 'unsubscribe-pending' | 'unsubscribed' | 'failed';
 
 /** Current state of one buyer's subscription (a copy; mutating it changes nothing). */
@@ -116,12 +154,27 @@ export interface SimSubscription {
   /** Only for customer-identifier products. */
   customerIdentifier?: string;
   customerAWSAccountId: string;
-  licenseArn?: string;
+  /** Set for every subscription (each agreement has its own licence); ResolveCustomer returns it only for license products. */
+  licenseArn: string;
   agreementId: string;
   offerId: string;
   freeTrial: boolean;
   status: SubscriptionStatus;
+  /** The Agreement API status of this agreement. */
+  agreementStatus: AgreementStatus;
+  intent: AgreementIntent;
+  /** The first agreement of a renewal/replacement chain (this one's id for a NEW agreement). */
+  initialAgreementId: string;
+  /** The agreement this one renewed or replaced. */
+  previousAgreementId?: string;
+  /** Contracts: the buyer's auto-renew choice. */
+  autoRenew: boolean;
+  /** Epoch ms the agreement was accepted (its startTime). */
+  createdAt: number;
   activatedAt?: number;
+  /** Epoch ms the agreement ended (Purchase Agreement Ended). */
+  agreementEndedAt?: number;
+  /** Epoch ms the licence was deprovisioned (unsubscribe-success / License Deprovisioned). */
   endedAt?: number;
   entitlements: SimEntitlement[];
   buyerPageUrl: string;
@@ -214,9 +267,48 @@ export interface Simulator {
   meteringLog(): MeteringLogEntry[];
   setFaults(faults: FaultConfig): void;
   publishRaw(queueName: string, body: string): Promise<void>;
-  subscribeHttpEndpoint(topic: 'subscription' | 'entitlement', url: string, opts?: { productCode?: string }): Promise<HttpEndpointSubscription>;
+  subscribeHttpEndpoint(
+    topic: 'subscription' | 'entitlement',
+    url: string,
+    opts?: { productCode?: string },
+  ): Promise<HttpEndpointSubscription>;
   /** Deliver notifications held back by `reorderWindowMs` now. */
   flushNotifications(): Promise<void>;
   /** PEM of the SNS signing certificate and its URL. */
   readonly signingCert: { url: string; pem: string };
+
+  /** Epoch ms on the simulator clock. */
+  now(): number;
+  /**
+   * Moves the simulator clock (and a shared `clock`) forward by `ms` and runs every step that became
+   * due: pending activations, `unsubscribe-success` / `License Deprovisioned`, the 7-day auto-approval,
+   * refunds. Rejects a bad amount with a `RangeError` (1 ms … 31 days).
+   */
+  advanceClock(ms: number): Promise<ClockAdvance>;
+  /** Called after every clock advance; returns the unsubscribe function. */
+  onClockAdvanced(listener: (advance: ClockAdvance) => void): () => void;
+
+  /**
+   * License products: ends the agreement with status RENEWED and starts its renewal (intent RENEW):
+   * a new agreement id, LicenseArn and registration token. Resolves to the new subscription.
+   */
+  renew(subscriptionId: string, input?: RenewInput): Promise<SimSubscription>;
+  /** As {@link Simulator.renew} with intent REPLACE and end status REPLACED. */
+  replace(subscriptionId: string, input?: RenewInput): Promise<SimSubscription>;
+
+  /** The seller asks to cancel the subscription's agreement (`PENDING_APPROVAL`; auto-approved after `cancellationApprovalMs`). */
+  requestCancellation(
+    subscriptionId: string,
+    input?: { reasonCode?: CancellationReasonCode; description?: string },
+  ): Promise<SimCancellationRequest>;
+  /** The buyer approves: the agreement ends (CANCELLED) as for any cancellation. */
+  approveCancellation(requestId: string): Promise<SimCancellationRequest>;
+  /** The buyer rejects. */
+  rejectCancellation(requestId: string, reason?: string): Promise<SimCancellationRequest>;
+  /** The seller withdraws (status CANCELLED). */
+  withdrawCancellation(requestId: string, reason?: string): Promise<SimCancellationRequest>;
+  cancellationRequests(filter?: { subscriptionId?: string }): SimCancellationRequest[];
+  /** The seller refunds part of an agreement (a billing adjustment; `COMPLETED` after `billingAdjustmentDelayMs`). */
+  issueRefund(subscriptionId: string, input: RefundInput): Promise<SimBillingAdjustment>;
+  billingAdjustments(filter?: { subscriptionId?: string }): SimBillingAdjustment[];
 }

@@ -7,11 +7,21 @@ import { startSimulator, type Simulator } from '../../src/simulator';
 describe('SDK endpoint environment variables', () => {
   let sim: Simulator;
   const saved: Record<string, string | undefined> = {};
-  const vars = ['AWS_ENDPOINT_URL_MARKETPLACE_METERING', 'AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL'];
+  const vars = [
+    'AWS_ENDPOINT_URL_MARKETPLACE_METERING',
+    'AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE',
+    'AWS_ENDPOINT_URL_SQS',
+    'AWS_ENDPOINT_URL',
+  ];
 
   beforeAll(async () => {
     sim = await startSimulator();
-    sim.createProduct({ productCode: 'env-product', pricingModel: 'subscription', identity: 'customer-identifier', dimensions: [{ name: 'users' }] });
+    sim.createProduct({
+      productCode: 'env-product',
+      pricingModel: 'subscription',
+      identity: 'customer-identifier',
+      dimensions: [{ name: 'users' }],
+    });
     for (const v of vars) saved[v] = process.env[v];
   });
   afterAll(async () => {
@@ -31,9 +41,13 @@ describe('SDK endpoint environment variables', () => {
     const entitlement = new MarketplaceEntitlementServiceClient({ region: 'us-east-1', maxAttempts: 1 });
     const sqs = new SQSClient({ region: 'us-east-1', maxAttempts: 1 });
     try {
-      expect((await metering.send(new ResolveCustomerCommand({ RegistrationToken: s.registrationToken }))).CustomerIdentifier).toBe(s.customerIdentifier);
+      expect((await metering.send(new ResolveCustomerCommand({ RegistrationToken: s.registrationToken }))).CustomerIdentifier).toBe(
+        s.customerIdentifier,
+      );
       expect((await entitlement.send(new GetEntitlementsCommand({ ProductCode: 'env-product' }))).Entitlements).toEqual([]);
-      expect((await sqs.send(new GetQueueUrlCommand({ QueueName: 'marketplace-subscription' }))).QueueUrl).toBe(sim.queueUrl('marketplace-subscription'));
+      expect((await sqs.send(new GetQueueUrlCommand({ QueueName: 'marketplace-subscription' }))).QueueUrl).toBe(
+        sim.queueUrl('marketplace-subscription'),
+      );
     } finally {
       metering.destroy();
       entitlement.destroy();
@@ -46,7 +60,9 @@ describe('SDK endpoint environment variables', () => {
     process.env.AWS_ENDPOINT_URL = sim.url;
     const sqs = new SQSClient({ region: 'us-east-1', maxAttempts: 1 });
     try {
-      expect((await sqs.send(new GetQueueUrlCommand({ QueueName: 'marketplace-entitlement' }))).QueueUrl).toBe(sim.queueUrl('marketplace-entitlement'));
+      expect((await sqs.send(new GetQueueUrlCommand({ QueueName: 'marketplace-entitlement' }))).QueueUrl).toBe(
+        sim.queueUrl('marketplace-entitlement'),
+      );
     } finally {
       sqs.destroy();
     }

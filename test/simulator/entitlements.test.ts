@@ -1,4 +1,9 @@
-import { GetEntitlementsCommand, MarketplaceEntitlementServiceClient, paginateGetEntitlements, type Entitlement } from '@aws-sdk/client-marketplace-entitlement-service';
+import {
+  GetEntitlementsCommand,
+  type MarketplaceEntitlementServiceClient,
+  paginateGetEntitlements,
+  type Entitlement,
+} from '@aws-sdk/client-marketplace-entitlement-service';
 import { activeSubscription, errorOf, legacyProduct, licenseProduct, startKit, type TestKit } from './support';
 
 describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
@@ -14,7 +19,12 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
       productCode: 'contract-product',
       pricingModel: 'contract',
       identity: 'customer-identifier',
-      dimensions: [{ name: 'seats', type: 'Integer' }, { name: 'sso', type: 'Boolean' }, { name: 'tier', type: 'String' }, { name: 'ratio', type: 'Double' }],
+      dimensions: [
+        { name: 'seats', type: 'Integer' },
+        { name: 'sso', type: 'Boolean' },
+        { name: 'tier', type: 'String' },
+        { name: 'ratio', type: 'Double' },
+      ],
     });
     licenseProduct(kit.sim);
     legacyProduct(kit.sim);
@@ -32,7 +42,8 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
   });
   afterAll(() => kit.close());
 
-  const get = (input: Partial<ConstructorParameters<typeof GetEntitlementsCommand>[0]>) => kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'contract-product', ...input }));
+  const get = (input: Partial<ConstructorParameters<typeof GetEntitlementsCommand>[0]>) =>
+    kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'contract-product', ...input }));
 
   it('returns typed values with exactly one Value member each, and ExpirationDate as a Date', async () => {
     const out = await get({ Filter: { CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier!] } });
@@ -43,11 +54,19 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
     expect(byDim.tier!.Value).toEqual({ StringValue: 'gold' });
     expect(byDim.ratio!.Value).toEqual({ DoubleValue: 0.5 });
     expect(byDim.sso!.ExpirationDate).toBeUndefined();
-    expect(byDim.seats).toEqual(expect.objectContaining({ ProductCode: 'contract-product', CustomerIdentifier: legacyA.customerIdentifier, CustomerAWSAccountId: legacyA.customerAWSAccountId }));
+    expect(byDim.seats).toEqual(
+      expect.objectContaining({
+        ProductCode: 'contract-product',
+        CustomerIdentifier: legacyA.customerIdentifier,
+        CustomerAWSAccountId: legacyA.customerAWSAccountId,
+      }),
+    );
   });
 
   it('unions values within a filter key and intersects keys', async () => {
-    const both = await get({ Filter: { CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier!, legacyB.customerIdentifier!], DIMENSION: ['seats'] } });
+    const both = await get({
+      Filter: { CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier!, legacyB.customerIdentifier!], DIMENSION: ['seats'] },
+    });
     expect(both.Entitlements!.map((e) => e.Value?.IntegerValue).sort()).toEqual([10, 3].sort());
     const byAccount = await get({ Filter: { CUSTOMER_AWS_ACCOUNT_ID: [legacyB.customerAWSAccountId] } });
     expect(byAccount.Entitlements!.map((e) => e.CustomerIdentifier)).toEqual([legacyB.customerIdentifier]);
@@ -55,12 +74,21 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
 
   it('filters license products by LICENSE_ARN and returns no CustomerIdentifier for them', async () => {
     const out = await get({ ProductCode: 'license-product', Filter: { LICENSE_ARN: [license.licenseArn!] } });
-    expect(out.Entitlements).toEqual([expect.objectContaining({ Dimension: 'seats', LicenseArn: license.licenseArn, CustomerAWSAccountId: license.customerAWSAccountId, Value: { IntegerValue: 50 } })]);
+    expect(out.Entitlements).toEqual([
+      expect.objectContaining({
+        Dimension: 'seats',
+        LicenseArn: license.licenseArn,
+        CustomerAWSAccountId: license.customerAWSAccountId,
+        Value: { IntegerValue: 50 },
+      }),
+    ]);
     expect(out.Entitlements![0]!.CustomerIdentifier).toBeUndefined();
   });
 
   it('answers InvalidParameterException when CUSTOMER_IDENTIFIER and CUSTOMER_AWS_ACCOUNT_ID are combined', async () => {
-    const err = await errorOf(get({ Filter: { CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier!], CUSTOMER_AWS_ACCOUNT_ID: [legacyA.customerAWSAccountId] } }));
+    const err = await errorOf(
+      get({ Filter: { CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier!], CUSTOMER_AWS_ACCOUNT_ID: [legacyA.customerAWSAccountId] } }),
+    );
     expect(err.name).toBe('InvalidParameterException');
     expect(err.$fault).toBe('client');
   });
@@ -76,7 +104,10 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
     expect(first.Entitlements).toHaveLength(2);
     expect(first.NextToken).toBeDefined();
     const all: Entitlement[] = [];
-    for await (const page of paginateGetEntitlements({ client: kit.entitlement as MarketplaceEntitlementServiceClient, pageSize: 2 }, { ProductCode: 'contract-product' })) {
+    for await (const page of paginateGetEntitlements(
+      { client: kit.entitlement as MarketplaceEntitlementServiceClient, pageSize: 2 },
+      { ProductCode: 'contract-product' },
+    )) {
       all.push(...(page.Entitlements ?? []));
     }
     expect(all).toHaveLength(5);
@@ -89,6 +120,19 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
     expect(err.name).toBe('InvalidParameterException');
   });
 
+  it("shows a contract's entitlements from the purchase, while the subscription is still pending (the seller reads them at registration)", async () => {
+    const s = await kit.sim.subscribe({
+      productCode: 'contract-product',
+      confirmation: 'manual',
+      entitlements: [{ dimension: 'seats', integerValue: 7 }],
+    });
+    expect(kit.sim.subscription(s.id).status).toBe('pending');
+    const pending = await get({ Filter: { CUSTOMER_IDENTIFIER: [s.customerIdentifier!] } });
+    expect(pending.Entitlements!.map((e) => [e.Dimension, e.Value?.IntegerValue])).toEqual([['seats', 7]]);
+    await kit.sim.failPayment(s.id);
+    expect((await get({ Filter: { CUSTOMER_IDENTIFIER: [s.customerIdentifier!] } })).Entitlements).toEqual([]);
+  });
+
   it('shows entitlements while unsubscribe-pending and not after the subscription ended', async () => {
     await kit.sim.cancel(legacyB.id);
     expect((await get({ Filter: { CUSTOMER_IDENTIFIER: [legacyB.customerIdentifier!] } })).Entitlements).toHaveLength(1);
@@ -99,8 +143,15 @@ describe('GetEntitlements (facts §2.2, §2.3, §2.5)', () => {
   it('sends ExpirationDate as epoch seconds on the wire', async () => {
     const res = await fetch(kit.sim.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSMPEntitlementService.GetEntitlements', authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host, Signature=00' },
-      body: JSON.stringify({ ProductCode: 'contract-product', Filter: { DIMENSION: ['seats'], CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier] } }),
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AWSMPEntitlementService.GetEntitlements',
+        authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host, Signature=00',
+      },
+      body: JSON.stringify({
+        ProductCode: 'contract-product',
+        Filter: { DIMENSION: ['seats'], CUSTOMER_IDENTIFIER: [legacyA.customerIdentifier] },
+      }),
     });
     const body = (await res.json()) as { Entitlements: Array<{ ExpirationDate: unknown }> };
     expect(body.Entitlements[0]!.ExpirationDate).toBe(1798761600);

@@ -1,26 +1,56 @@
-import { BatchMeterUsageCommand, MarketplaceMeteringClient, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
+import {
+  BatchMeterUsageCommand,
+  MarketplaceMeteringClient,
+  RegisterUsageCommand,
+  ResolveCustomerCommand,
+} from '@aws-sdk/client-marketplace-metering';
 import { GetEntitlementsCommand } from '@aws-sdk/client-marketplace-entitlement-service';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { activeSubscription, credentials, drain, errorOf, legacyProduct, startKit, type TestKit } from './support';
 
-describe('quotas (facts §6: BatchMeterUsage 10/s, GetEntitlements 20/s)', () => {
+describe('quotas (facts §6: BatchMeterUsage 10/s, RegisterUsage 5/s, GetEntitlements 20/s)', () => {
   let kit: TestKit;
   beforeAll(async () => {
-    kit = await startKit({ quotas: { batchMeterUsage: 10, meterUsage: 10, getEntitlements: 20 } });
+    kit = await startKit({ quotas: { batchMeterUsage: 10, meterUsage: 10, registerUsage: 5, getEntitlements: 20 } });
     legacyProduct(kit.sim);
   });
   afterAll(() => kit.close());
 
   it('throttles the 11th BatchMeterUsage call within a second with ThrottlingException', async () => {
-    const calls = Array.from({ length: 12 }, () => kit.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: [] })).then(() => 'ok', (e: Error) => e.name));
+    const calls = Array.from({ length: 12 }, () =>
+      kit.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: [] })).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      ),
+    );
     const outcomes = await Promise.all(calls);
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(10);
     expect(outcomes.filter((o) => o === 'ThrottlingException')).toHaveLength(2);
     expect(kit.sim.meteringLog().filter((e) => e.outcome === 'ThrottlingException')).toHaveLength(2);
   });
 
+  it('throttles the 6th RegisterUsage call within a second with ThrottlingException', async () => {
+    await activeSubscription(kit.sim, 'legacy-product');
+    const outcomes = await Promise.all(
+      Array.from({ length: 7 }, () =>
+        kit.metering.send(new RegisterUsageCommand({ ProductCode: 'legacy-product', PublicKeyVersion: 1 })).then(
+          () => 'ok',
+          (e: Error) => e.name,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(5);
+    expect(outcomes.filter((o) => o === 'ThrottlingException')).toHaveLength(2);
+    expect(kit.sim.meteringLog().filter((e) => e.operation === 'RegisterUsage' && e.outcome === 'ThrottlingException')).toHaveLength(2);
+  });
+
   it('throttles the 21st GetEntitlements call within a second', async () => {
-    const calls = Array.from({ length: 22 }, () => kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'legacy-product' })).then(() => 'ok', (e: Error) => e.name));
+    const calls = Array.from({ length: 22 }, () =>
+      kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'legacy-product' })).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      ),
+    );
     const outcomes = await Promise.all(calls);
     expect(outcomes.filter((o) => o === 'ThrottlingException')).toHaveLength(2);
   });
@@ -42,7 +72,12 @@ describe('injected faults (setFaults)', () => {
     await kit.close();
   });
   const batch = (client = kit.metering, quantity = 1) =>
-    client.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: [{ Timestamp: kit.clock.date(), Dimension: 'users', Quantity: quantity, CustomerIdentifier: customer }] }));
+    client.send(
+      new BatchMeterUsageCommand({
+        ProductCode: 'legacy-product',
+        UsageRecords: [{ Timestamp: kit.clock.date(), Dimension: 'users', Quantity: quantity, CustomerIdentifier: customer }],
+      }),
+    );
 
   it('failNext ThrottlingException: the SDK default retry recovers on the second attempt', async () => {
     kit.sim.setFaults({ failNext: [{ operation: 'BatchMeterUsage', error: 'ThrottlingException', count: 1 }] });
@@ -78,13 +113,16 @@ describe('injected faults (setFaults)', () => {
     expect(first.Results).toEqual([]);
     expect(first.UnprocessedRecords).toEqual([expect.objectContaining({ Dimension: 'users', Quantity: 6, CustomerIdentifier: customer })]);
     expect(kit.sim.billed({ customer }).filter((b) => b.quantity === 6)).toHaveLength(0);
-    const again = await kit.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: first.UnprocessedRecords }));
+    const again = await kit.metering.send(
+      new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: first.UnprocessedRecords }),
+    );
     expect(again.Results![0]!.Status).toBe('Success');
   });
 
   it('unprocessedRate is reproducible for a given seed', async () => {
     const subs = await Promise.all(Array.from({ length: 20 }, () => activeSubscription(kit.sim, 'legacy-product')));
-    const records = () => subs.map((s) => ({ Timestamp: kit.clock.date(), Dimension: 'storage', Quantity: 1, CustomerIdentifier: s.customerIdentifier }));
+    const records = () =>
+      subs.map((s) => ({ Timestamp: kit.clock.date(), Dimension: 'storage', Quantity: 1, CustomerIdentifier: s.customerIdentifier }));
     const pattern = async () => {
       kit.sim.setFaults({ seed: 42, operations: { BatchMeterUsage: { unprocessedRate: 0.5 } } });
       const out = await kit.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: records() }));
@@ -108,8 +146,12 @@ describe('injected faults (setFaults)', () => {
 
   it('serverErrorRate and dropConnectionRate of 1 fail every call of that operation only', async () => {
     kit.sim.setFaults({ operations: { GetEntitlements: { serverErrorRate: 1 }, ResolveCustomer: { dropConnectionRate: 1 } } });
-    expect((await errorOf(kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'legacy-product' })))).name).toBe('InternalServiceErrorException');
-    expect((await errorOf(kit.metering.send(new ResolveCustomerCommand({ RegistrationToken: 'x' })))).message).toMatch(/socket hang up|ECONNRESET/);
+    expect((await errorOf(kit.entitlement.send(new GetEntitlementsCommand({ ProductCode: 'legacy-product' })))).name).toBe(
+      'InternalServiceErrorException',
+    );
+    expect((await errorOf(kit.metering.send(new ResolveCustomerCommand({ RegistrationToken: 'x' })))).message).toMatch(
+      /socket hang up|ECONNRESET/,
+    );
     await expect(batch()).resolves.toBeDefined();
   });
 

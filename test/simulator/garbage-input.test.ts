@@ -1,7 +1,8 @@
 import { MarketplaceMeteringClient, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import { credentials, errorOf, legacyProduct, startKit, type TestKit } from './support';
 
-const METERING_AUTH = 'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000';
+const METERING_AUTH =
+  'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000';
 const SQS_AUTH = 'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260310/us-east-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000';
 
 describe('bad input gets the AWS-style error a client expects, never a crash (plain fetch)', () => {
@@ -13,8 +14,21 @@ describe('bad input gets the AWS-style error a client expects, never a crash (pl
   afterAll(() => kit.close());
 
   const post = (target: string | undefined, body: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(kit.sim.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', authorization: METERING_AUTH, ...(target ? { 'x-amz-target': target } : {}), ...headers }, body });
-  const json = async (res: Response) => ({ status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as { __type: string; message: string } });
+    fetch(kit.sim.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        authorization: METERING_AUTH,
+        ...(target ? { 'x-amz-target': target } : {}),
+        ...headers,
+      },
+      body,
+    });
+  const json = async (res: Response) => ({
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: (await res.json()) as { __type: string; message: string },
+  });
 
   it('malformed JSON → 400 SerializationException with __type', async () => {
     const r = await json(await post('AWSMPMeteringService.BatchMeterUsage', '{"UsageRecords": ['));
@@ -36,24 +50,42 @@ describe('bad input gets the AWS-style error a client expects, never a crash (pl
   });
 
   it('a string quantity → SerializationException; a missing required member → ValidationException naming it', async () => {
-    const wrongType = await json(await post('AWSMPMeteringService.BatchMeterUsage', JSON.stringify({ ProductCode: 'legacy-product', UsageRecords: [{ Timestamp: 1, Dimension: 'users', Quantity: '3' }] })));
+    const wrongType = await json(
+      await post(
+        'AWSMPMeteringService.BatchMeterUsage',
+        JSON.stringify({ ProductCode: 'legacy-product', UsageRecords: [{ Timestamp: 1, Dimension: 'users', Quantity: '3' }] }),
+      ),
+    );
     expect(wrongType.body.__type).toBe('SerializationException');
     const missing = await json(await post('AWSMPMeteringService.BatchMeterUsage', JSON.stringify({ ProductCode: 'legacy-product' })));
     expect(missing.status).toBe(400);
     expect(missing.body.__type).toBe('ValidationException');
-    expect(missing.body.message).toMatch(/^1 validation error detected: Value null at 'usageRecords' failed to satisfy constraint: Member must not be null/);
+    expect(missing.body.message).toMatch(
+      /^1 validation error detected: Value null at 'usageRecords' failed to satisfy constraint: Member must not be null/,
+    );
   });
 
   it('an ISO string where epoch seconds belong → SerializationException', async () => {
-    const r = await json(await post('AWSMPMeteringService.BatchMeterUsage', JSON.stringify({ ProductCode: 'legacy-product', UsageRecords: [{ Timestamp: '2026-03-10T12:00:00Z', Dimension: 'users', Quantity: 1, CustomerIdentifier: 'x' }] })));
+    const r = await json(
+      await post(
+        'AWSMPMeteringService.BatchMeterUsage',
+        JSON.stringify({
+          ProductCode: 'legacy-product',
+          UsageRecords: [{ Timestamp: '2026-03-10T12:00:00Z', Dimension: 'users', Quantity: 1, CustomerIdentifier: 'x' }],
+        }),
+      ),
+    );
     expect(r.body.__type).toBe('SerializationException');
   });
 
-  it.each([['AWSMPMeteringService.Explode'], ['AWSMPEntitlementService.GetEverything'], ['NoSuchService.Op'], ['garbage']])('unknown target %s → 400 UnknownOperationException', async (target) => {
-    const r = await json(await post(target, '{}'));
-    expect(r.status).toBe(400);
-    expect(r.body.__type).toBe('UnknownOperationException');
-  });
+  it.each([['AWSMPMeteringService.Explode'], ['AWSMPEntitlementService.GetEverything'], ['NoSuchService.Op'], ['garbage']])(
+    'unknown target %s → 400 UnknownOperationException',
+    async (target) => {
+      const r = await json(await post(target, '{}'));
+      expect(r.status).toBe(400);
+      expect(r.body.__type).toBe('UnknownOperationException');
+    },
+  );
 
   it('a POST with no X-Amz-Target and no form body → UnknownOperationException', async () => {
     const r = await json(await post(undefined, '{}'));
@@ -78,11 +110,19 @@ describe('bad input gets the AWS-style error a client expects, never a crash (pl
   });
 
   it('SQS JSON errors carry x-amzn-query-error in query mode (MissingParameter for a missing QueueUrl)', async () => {
-    const res = await post('AmazonSQS.ReceiveMessage', '{}', { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-mode': 'true', authorization: SQS_AUTH });
+    const res = await post('AmazonSQS.ReceiveMessage', '{}', {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-query-mode': 'true',
+      authorization: SQS_AUTH,
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-amzn-query-error')).toBe('MissingParameter;Sender');
     expect(((await res.json()) as { __type: string }).__type).toBe('com.amazonaws.sqs#MissingParameter');
-    const bad = await post('AmazonSQS.SendMessage', '{"QueueUrl":', { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-mode': 'true', authorization: SQS_AUTH });
+    const bad = await post('AmazonSQS.SendMessage', '{"QueueUrl":', {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-query-mode': 'true',
+      authorization: SQS_AUTH,
+    });
     expect(bad.headers.get('x-amzn-query-error')).toBe('SerializationException;Sender');
   });
 

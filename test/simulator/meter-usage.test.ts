@@ -7,18 +7,39 @@ describe('MeterUsage and RegisterUsage (facts §1.7, §1.8)', () => {
   let kit: TestKit;
   beforeAll(async () => {
     kit = await startKit();
-    kit.sim.createProduct({ productCode: 'ami-product', pricingModel: 'subscription', identity: 'customer-identifier', dimensions: [{ name: 'hosts' }] });
-    kit.sim.createProduct({ productCode: 'unsold-product', pricingModel: 'subscription', identity: 'customer-identifier', dimensions: [{ name: 'hosts' }] });
+    kit.sim.createProduct({
+      productCode: 'ami-product',
+      pricingModel: 'subscription',
+      identity: 'customer-identifier',
+      dimensions: [{ name: 'hosts' }],
+    });
+    kit.sim.createProduct({
+      productCode: 'unsold-product',
+      pricingModel: 'subscription',
+      identity: 'customer-identifier',
+      dimensions: [{ name: 'hosts' }],
+    });
     await activeSubscription(kit.sim, 'ami-product');
   });
   afterAll(() => kit.close());
 
-  const meter = (over: Record<string, unknown> = {}) => kit.metering.send(new MeterUsageCommand({ ProductCode: 'ami-product', Timestamp: kit.clock.date(), UsageDimension: 'hosts', UsageQuantity: 2, ...over }));
+  const meter = (over: Record<string, unknown> = {}) =>
+    kit.metering.send(
+      new MeterUsageCommand({
+        ProductCode: 'ami-product',
+        Timestamp: kit.clock.date(),
+        UsageDimension: 'hosts',
+        UsageQuantity: 2,
+        ...over,
+      }),
+    );
 
   it('returns a MeteringRecordId and bills the hour', async () => {
     const out = await meter({ ClientToken: 'token-1' });
     expect(out.MeteringRecordId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(kit.sim.billed({ productCode: 'ami-product' })).toEqual([expect.objectContaining({ operation: 'MeterUsage', dimension: 'hosts', quantity: 2 })]);
+    expect(kit.sim.billed({ productCode: 'ami-product' })).toEqual([
+      expect.objectContaining({ operation: 'MeterUsage', dimension: 'hosts', quantity: 2 }),
+    ]);
   });
 
   it('is idempotent for the same ClientToken and answers IdempotencyConflictException (409) for different parameters', async () => {
@@ -55,8 +76,12 @@ describe('MeterUsage and RegisterUsage (facts §1.7, §1.8)', () => {
   it('RegisterUsage returns a signed JWT for PublicKeyVersion 1 and rejects other versions', async () => {
     const out = await kit.metering.send(new RegisterUsageCommand({ ProductCode: 'ami-product', PublicKeyVersion: 1, Nonce: 'n-1' }));
     const [, payload] = out.Signature!.split('.');
-    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toEqual(expect.objectContaining({ productCode: 'ami-product', nonce: 'n-1' }));
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toEqual(
+      expect.objectContaining({ productCode: 'ami-product', nonce: 'n-1' }),
+    );
     expect(out.PublicKeyRotationTimestamp).toBeInstanceOf(Date);
-    expect((await errorOf(kit.metering.send(new RegisterUsageCommand({ ProductCode: 'ami-product', PublicKeyVersion: 2 })))).name).toBe('InvalidPublicKeyVersionException');
+    expect((await errorOf(kit.metering.send(new RegisterUsageCommand({ ProductCode: 'ami-product', PublicKeyVersion: 2 })))).name).toBe(
+      'InvalidPublicKeyVersionException',
+    );
   });
 });

@@ -7,8 +7,15 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
   let kit: TestKit;
   let customer: string;
   let subscriptionId: string;
-  const send = (records: UsageRecord[], productCode = 'legacy-product') => kit.metering.send(new BatchMeterUsageCommand({ ProductCode: productCode, UsageRecords: records }));
-  const rec = (over: Partial<UsageRecord> = {}): UsageRecord => ({ Timestamp: kit.clock.date(), Dimension: 'users', Quantity: 1, CustomerIdentifier: customer, ...over });
+  const send = (records: UsageRecord[], productCode = 'legacy-product') =>
+    kit.metering.send(new BatchMeterUsageCommand({ ProductCode: productCode, UsageRecords: records }));
+  const rec = (over: Partial<UsageRecord> = {}): UsageRecord => ({
+    Timestamp: kit.clock.date(),
+    Dimension: 'users',
+    Quantity: 1,
+    CustomerIdentifier: customer,
+    ...over,
+  });
 
   beforeAll(async () => {
     kit = await startKit();
@@ -31,7 +38,16 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
     expect(r.UsageRecord?.Quantity).toBe(7);
     expect(r.UsageRecord?.Timestamp?.getTime()).toBe(ts.getTime());
     const billed = kit.sim.billed({ customer });
-    expect(billed).toEqual([expect.objectContaining({ productCode: 'legacy-product', customerIdentifier: customer, dimension: 'users', quantity: 7, hour: new Date(Math.floor(ts.getTime() / HOUR) * HOUR).toISOString(), meteringRecordId: r.MeteringRecordId })]);
+    expect(billed).toEqual([
+      expect.objectContaining({
+        productCode: 'legacy-product',
+        customerIdentifier: customer,
+        dimension: 'users',
+        quantity: 7,
+        hour: new Date(Math.floor(ts.getTime() / HOUR) * HOUR).toISOString(),
+        meteringRecordId: r.MeteringRecordId,
+      }),
+    ]);
   });
 
   it('is idempotent for an identical resubmission: same MeteringRecordId, billed once', async () => {
@@ -49,7 +65,12 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
     const out = await send([rec({ Quantity: 11, Timestamp: kit.clock.date(-60_000) })]);
     expect(out.Results![0]!.Status).toBe('DuplicateRecord');
     const hour = new Date(Math.floor(kit.clock.t / HOUR) * HOUR).toISOString();
-    expect(kit.sim.billed({ customer }).filter((b) => b.hour === hour && b.dimension === 'users').map((b) => b.quantity)).toEqual([10]);
+    expect(
+      kit.sim
+        .billed({ customer })
+        .filter((b) => b.hour === hour && b.dimension === 'users')
+        .map((b) => b.quantity),
+    ).toEqual([10]);
     expect(kit.sim.meteringLog().some((e) => e.outcome === 'DuplicateRecord')).toBe(true);
   });
 
@@ -73,14 +94,20 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
   it('answers CustomerNotSubscribed for a record dated in an hour before the activation hour', async () => {
     const s = await kit.sim.subscribe({ productCode: 'legacy-product', confirmation: 'manual' });
     await kit.sim.confirm(s.id);
-    const out = await send([{ Timestamp: kit.clock.date(-HOUR), Dimension: 'users', Quantity: 1, CustomerIdentifier: s.customerIdentifier }]);
+    const out = await send([
+      { Timestamp: kit.clock.date(-HOUR), Dimension: 'users', Quantity: 1, CustomerIdentifier: s.customerIdentifier },
+    ]);
     expect(out.Results![0]!.Status).toBe('CustomerNotSubscribed');
   });
 
   it('returns one result per record with mixed statuses in one call', async () => {
     kit.clock.advance(HOUR);
     const pending = await kit.sim.subscribe({ productCode: 'legacy-product', confirmation: 'manual' });
-    const out = await send([rec({ Quantity: 4 }), { Timestamp: kit.clock.date(), Dimension: 'users', Quantity: 1, CustomerIdentifier: pending.customerIdentifier }, rec({ Quantity: 5 })]);
+    const out = await send([
+      rec({ Quantity: 4 }),
+      { Timestamp: kit.clock.date(), Dimension: 'users', Quantity: 1, CustomerIdentifier: pending.customerIdentifier },
+      rec({ Quantity: 5 }),
+    ]);
     expect(out.Results!.map((r) => r.Status)).toEqual(['Success', 'CustomerNotSubscribed', 'DuplicateRecord']);
   });
 
@@ -89,7 +116,12 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
       const ok = await send([rec({ Timestamp: kit.clock.date(-24 * HOUR + 1000), Dimension: 'storage', Quantity: 2 })]);
       // Inside the window (no exception); the hour precedes this customer's activation, so not billed.
       expect(ok.Results![0]!.Status).toBe('CustomerNotSubscribed');
-      const err = await errorOf(send([rec({ Quantity: 99, Dimension: 'storage', Timestamp: kit.clock.date(-60_000) }), rec({ Timestamp: kit.clock.date(-24 * HOUR) })]));
+      const err = await errorOf(
+        send([
+          rec({ Quantity: 99, Dimension: 'storage', Timestamp: kit.clock.date(-60_000) }),
+          rec({ Timestamp: kit.clock.date(-24 * HOUR) }),
+        ]),
+      );
       expect(err.name).toBe('TimestampOutOfBoundsException');
       expect(err.$metadata?.httpStatusCode).toBe(400);
       // Whole batch rejected: the valid first record was not billed either.
@@ -107,12 +139,19 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
         legacyProduct(k.sim);
         k.clock.t = Date.parse('2026-03-31T20:00:00Z');
         const s = await activeSubscription(k.sim, 'legacy-product');
-        const r = { Timestamp: new Date('2026-03-31T22:10:00Z'), Dimension: 'users', Quantity: 1, CustomerIdentifier: s.customerIdentifier };
+        const r = {
+          Timestamp: new Date('2026-03-31T22:10:00Z'),
+          Dimension: 'users',
+          Quantity: 1,
+          CustomerIdentifier: s.customerIdentifier,
+        };
         k.clock.t = Date.parse('2026-04-01T05:59:59Z');
         const ok = await k.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: [r] }));
         expect(ok.Results![0]!.Status).toBe('Success');
         k.clock.t = Date.parse('2026-04-01T06:00:00Z');
-        const err = await errorOf(k.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: [{ ...r, Dimension: 'storage' }] })));
+        const err = await errorOf(
+          k.metering.send(new BatchMeterUsageCommand({ ProductCode: 'legacy-product', UsageRecords: [{ ...r, Dimension: 'storage' }] })),
+        );
         expect(err.name).toBe('TimestampOutOfBoundsException'); // only 8 h old, but March is closed
       } finally {
         await k.close();
@@ -133,7 +172,9 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
       kit.clock.advance(HOUR);
       const subs = await Promise.all(Array.from({ length: 25 }, () => activeSubscription(kit.sim, 'legacy-product')));
       kit.clock.advance(60_000);
-      const out = await send(subs.map((s) => ({ Timestamp: kit.clock.date(), Dimension: 'users', Quantity: 1, CustomerIdentifier: s.customerIdentifier })));
+      const out = await send(
+        subs.map((s) => ({ Timestamp: kit.clock.date(), Dimension: 'users', Quantity: 1, CustomerIdentifier: s.customerIdentifier })),
+      );
       expect(out.Results!.filter((r) => r.Status === 'Success')).toHaveLength(25);
     });
 
@@ -170,25 +211,56 @@ describe('BatchMeterUsage with CustomerIdentifier + ProductCode (facts §1.6, §
     });
 
     it('answers InvalidUsageAllocationsException when allocations do not sum to the quantity', async () => {
-      const err = await errorOf(send([rec({ Quantity: 5, UsageAllocations: [{ AllocatedUsageQuantity: 2, Tags: [{ Key: 'team', Value: 'a' }] }, { AllocatedUsageQuantity: 2 }] })]));
+      const err = await errorOf(
+        send([
+          rec({
+            Quantity: 5,
+            UsageAllocations: [{ AllocatedUsageQuantity: 2, Tags: [{ Key: 'team', Value: 'a' }] }, { AllocatedUsageQuantity: 2 }],
+          }),
+        ]),
+      );
       expect(err.name).toBe('InvalidUsageAllocationsException');
     });
 
     it('answers InvalidUsageAllocationsException for two allocations with the same tag set', async () => {
       const tags = [{ Key: 'team', Value: 'a' }];
-      const err = await errorOf(send([rec({ Quantity: 2, UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: tags }, { AllocatedUsageQuantity: 1, Tags: tags }] })]));
+      const err = await errorOf(
+        send([
+          rec({
+            Quantity: 2,
+            UsageAllocations: [
+              { AllocatedUsageQuantity: 1, Tags: tags },
+              { AllocatedUsageQuantity: 1, Tags: tags },
+            ],
+          }),
+        ]),
+      );
       expect(err.name).toBe('InvalidUsageAllocationsException');
     });
 
     it('answers InvalidTagException for more than 5 tags and for characters outside the allowed set', async () => {
       const six = Array.from({ length: 6 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-      expect((await errorOf(send([rec({ Quantity: 1, UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: six }] })]))).name).toBe('InvalidTagException');
-      expect((await errorOf(send([rec({ Quantity: 1, UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: [{ Key: 'team', Value: 'a#b' }] }] })]))).name).toBe('InvalidTagException');
+      expect((await errorOf(send([rec({ Quantity: 1, UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: six }] })]))).name).toBe(
+        'InvalidTagException',
+      );
+      expect(
+        (
+          await errorOf(
+            send([rec({ Quantity: 1, UsageAllocations: [{ AllocatedUsageQuantity: 1, Tags: [{ Key: 'team', Value: 'a#b' }] }] })]),
+          )
+        ).name,
+      ).toBe('InvalidTagException');
     });
 
     it('accepts valid allocations and records them with the billed record', async () => {
       kit.clock.advance(HOUR);
-      const out = await send([rec({ Dimension: 'storage', Quantity: 5, UsageAllocations: [{ AllocatedUsageQuantity: 3, Tags: [{ Key: 'team', Value: 'blue-1' }] }, { AllocatedUsageQuantity: 2 }] })]);
+      const out = await send([
+        rec({
+          Dimension: 'storage',
+          Quantity: 5,
+          UsageAllocations: [{ AllocatedUsageQuantity: 3, Tags: [{ Key: 'team', Value: 'blue-1' }] }, { AllocatedUsageQuantity: 2 }],
+        }),
+      ]);
       expect(out.Results![0]!.Status).toBe('Success');
       const billed = kit.sim.billed({ customer }).find((b) => b.meteringRecordId === out.Results![0]!.MeteringRecordId);
       expect(billed?.allocations).toEqual([{ quantity: 3, tags: [{ key: 'team', value: 'blue-1' }] }, { quantity: 2 }]);

@@ -4,8 +4,14 @@ import { drain, legacyProduct, licenseProduct, snsMessages, startKit, type TestK
 
 /** The string to sign per facts §4.3, written independently of the simulator. */
 function stringToSign(m: Record<string, string>): string {
-  const keys = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  return keys.filter((k) => m[k] !== undefined).map((k) => `${k}\n${m[k]}\n`).join('');
+  const keys =
+    m.Type === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  return keys
+    .filter((k) => m[k] !== undefined)
+    .map((k) => `${k}\n${m[k]}\n`)
+    .join('');
 }
 
 async function verifySns(envelope: Record<string, string>): Promise<boolean> {
@@ -22,7 +28,12 @@ describe('SNS notifications into SQS (facts §4.1, §4.3, §5.1–§5.3)', () =>
   beforeAll(async () => {
     kit = await startKit();
     legacyProduct(kit.sim);
-    kit.sim.createProduct({ productCode: 'contract-sns', pricingModel: 'contract', identity: 'customer-identifier', dimensions: [{ name: 'seats' }] });
+    kit.sim.createProduct({
+      productCode: 'contract-sns',
+      pricingModel: 'contract',
+      identity: 'customer-identifier',
+      dimensions: [{ name: 'seats' }],
+    });
     licenseProduct(kit.sim, 'license-both', 'both');
     subsQueue = kit.sim.queueUrl('marketplace-subscription');
     entQueue = kit.sim.queueUrl('marketplace-entitlement');
@@ -34,14 +45,30 @@ describe('SNS notifications into SQS (facts §4.1, §4.3, §5.1–§5.3)', () =>
     expect(await drain(kit.sqs, subsQueue)).toEqual([]); // nothing before payment is confirmed
     await kit.sim.confirm(s.id);
     const [n] = snsMessages(await drain(kit.sqs, subsQueue));
-    expect(Object.keys(n!.envelope)).toEqual(['Type', 'MessageId', 'TopicArn', 'Message', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL', 'UnsubscribeURL']);
+    expect(Object.keys(n!.envelope)).toEqual([
+      'Type',
+      'MessageId',
+      'TopicArn',
+      'Message',
+      'Timestamp',
+      'SignatureVersion',
+      'Signature',
+      'SigningCertURL',
+      'UnsubscribeURL',
+    ]);
     expect(n!.envelope.Type).toBe('Notification');
     expect(n!.envelope.TopicArn).toBe('arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-legacy-product');
     expect(n!.envelope.Timestamp).toBe(new Date(kit.clock.t).toISOString());
     expect(n!.envelope.SignatureVersion).toBe('1');
     expect(n!.envelope.SigningCertURL).toMatch(/\/simulator\/SimpleNotificationService-[0-9a-f]{32}\.pem$/);
     expect(typeof n!.envelope.Message).toBe('string');
-    expect(n!.message).toEqual({ action: 'subscribe-success', 'customer-identifier': s.customerIdentifier, 'product-code': 'legacy-product', 'offer-identifier': 'offer-abc123', isFreeTrialTermPresent: 'false' });
+    expect(n!.message).toEqual({
+      action: 'subscribe-success',
+      'customer-identifier': s.customerIdentifier,
+      'product-code': 'legacy-product',
+      'offer-identifier': 'offer-abc123',
+      isFreeTrialTermPresent: 'false',
+    });
     expect(await verifySns(n!.envelope)).toBe(true);
   });
 
@@ -49,7 +76,9 @@ describe('SNS notifications into SQS (facts §4.1, §4.3, §5.1–§5.3)', () =>
     const s = await kit.sim.subscribe({ productCode: 'legacy-product', confirmation: 'manual' });
     await kit.sim.confirm(s.id);
     const [n] = snsMessages(await drain(kit.sqs, subsQueue));
-    expect(await verifySns({ ...n!.envelope, Message: n!.envelope.Message!.replace('subscribe-success', 'unsubscribe-success') })).toBe(false);
+    expect(await verifySns({ ...n!.envelope, Message: n!.envelope.Message!.replace('subscribe-success', 'unsubscribe-success') })).toBe(
+      false,
+    );
   });
 
   it('sends isFreeTrialTermPresent as the string "true" for free trials', async () => {
@@ -63,11 +92,21 @@ describe('SNS notifications into SQS (facts §4.1, §4.3, §5.1–§5.3)', () =>
     const s = await kit.sim.subscribe({ productCode: 'legacy-product', confirmation: 'manual' });
     await kit.sim.confirm(s.id);
     await drain(kit.sqs, subsQueue);
-    await kit.sim.cancel(s.id, { endAfterMs: 30 });
-    expect(snsMessages(await drain(kit.sqs, subsQueue)).map((n) => n.message)).toEqual([{ action: 'unsubscribe-pending', 'customer-identifier': s.customerIdentifier, 'product-code': 'legacy-product', isFreeTrialTermPresent: 'false' }]);
-    await new Promise((r) => setTimeout(r, 80));
+    // The delay runs on the simulator clock (advanced below), so the test does not race a real timer.
+    await kit.sim.cancel(s.id, { endAfterMs: 60_000 });
+    expect(snsMessages(await drain(kit.sqs, subsQueue)).map((n) => n.message)).toEqual([
+      {
+        action: 'unsubscribe-pending',
+        'customer-identifier': s.customerIdentifier,
+        'product-code': 'legacy-product',
+        isFreeTrialTermPresent: 'false',
+      },
+    ]);
+    expect(kit.sim.subscription(s.id).status).toBe('unsubscribe-pending');
+    const due = kit.sim.now() + 60_000;
+    await kit.sim.advanceClock(60_000);
     expect(kit.sim.subscription(s.id).status).toBe('unsubscribed');
-    expect(kit.sim.subscription(s.id).endedAt).toBe(kit.clock.t);
+    expect(kit.sim.subscription(s.id).endedAt).toBe(due);
     expect(snsMessages(await drain(kit.sqs, subsQueue)).map((n) => n.message.action)).toEqual(['unsubscribe-success']);
   });
 
@@ -99,7 +138,11 @@ describe('SNS notifications into SQS (facts §4.1, §4.3, §5.1–§5.3)', () =>
     expect(again.id).toBe(s.id);
     await kit.sim.confirm(again.id);
     await new Promise((r) => setTimeout(r, 80));
-    expect(snsMessages(await drain(kit.sqs, subsQueue)).map((n) => n.message.action)).toEqual(['subscribe-success', 'unsubscribe-pending', 'subscribe-success']);
+    expect(snsMessages(await drain(kit.sqs, subsQueue)).map((n) => n.message.action)).toEqual([
+      'subscribe-success',
+      'unsubscribe-pending',
+      'subscribe-success',
+    ]);
     expect(kit.sim.subscription(s.id).status).toBe('active');
   });
 

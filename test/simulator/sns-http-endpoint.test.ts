@@ -9,8 +9,14 @@ interface Received {
 }
 
 function stringToSign(m: Record<string, string>): string {
-  const keys = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  return keys.filter((k) => m[k] !== undefined).map((k) => `${k}\n${m[k]}\n`).join('');
+  const keys =
+    m.Type === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  return keys
+    .filter((k) => m[k] !== undefined)
+    .map((k) => `${k}\n${m[k]}\n`)
+    .join('');
 }
 
 describe('SNS HTTP(S) endpoint delivery (facts §4.2, §4.3)', () => {
@@ -48,9 +54,22 @@ describe('SNS HTTP(S) endpoint delivery (facts §4.2, §4.3)', () => {
     expect(confirmation.headers['content-type']).toBe('text/plain; charset=UTF-8');
     expect(confirmation.headers['x-amz-sns-topic-arn']).toBe(sub.topicArn);
     expect(confirmation.headers['x-amz-sns-subscription-arn']).toBeUndefined();
-    expect(Object.keys(confirmation.body).sort()).toEqual(['Message', 'MessageId', 'Signature', 'SignatureVersion', 'SigningCertURL', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type']);
+    expect(Object.keys(confirmation.body).sort()).toEqual([
+      'Message',
+      'MessageId',
+      'Signature',
+      'SignatureVersion',
+      'SigningCertURL',
+      'SubscribeURL',
+      'Timestamp',
+      'Token',
+      'TopicArn',
+      'Type',
+    ]);
     const cert = new X509Certificate(await (await fetch(confirmation.body.SigningCertURL!)).text());
-    expect(verify('sha1', Buffer.from(stringToSign(confirmation.body)), cert.publicKey, Buffer.from(confirmation.body.Signature!, 'base64'))).toBe(true);
+    expect(
+      verify('sha1', Buffer.from(stringToSign(confirmation.body)), cert.publicKey, Buffer.from(confirmation.body.Signature!, 'base64')),
+    ).toBe(true);
 
     const before = await kit.sim.subscribe({ productCode: 'legacy-product', confirmation: 'manual' });
     await kit.sim.confirm(before.id);
@@ -69,7 +88,9 @@ describe('SNS HTTP(S) endpoint delivery (facts §4.2, §4.3)', () => {
     expect(n.headers['x-amz-sns-message-id']).toBe(n.body.MessageId);
     expect(n.headers['x-amz-sns-subscription-arn']).toBe(sub.subscriptionArn);
     expect(n.headers['user-agent']).toBe('Amazon Simple Notification Service Agent');
-    expect(JSON.parse(n.body.Message!)).toEqual(expect.objectContaining({ action: 'subscribe-success', 'customer-identifier': s.customerIdentifier }));
+    expect(JSON.parse(n.body.Message!)).toEqual(
+      expect.objectContaining({ action: 'subscribe-success', 'customer-identifier': s.customerIdentifier }),
+    );
     expect(verify('sha1', Buffer.from(stringToSign(n.body)), cert.publicKey, Buffer.from(n.body.Signature!, 'base64'))).toBe(true);
     expect(n.body.UnsubscribeURL).toContain(encodeURIComponent(sub.subscriptionArn));
     // The same publish lands in the SQS queue with the same MessageId.

@@ -42,9 +42,18 @@ function attributesMd5(attrs: Record<string, MessageAttributeValue>): string {
 describe('SQS messages (facts §3.1–§3.4)', () => {
   let kit: TestKit;
   let n = 0;
-  const queue = async (attributes: Record<string, string> = {}) => (await kit.sqs.send(new CreateQueueCommand({ QueueName: `q${++n}`, Attributes: attributes }))).QueueUrl!;
+  const queue = async (attributes: Record<string, string> = {}) =>
+    (await kit.sqs.send(new CreateQueueCommand({ QueueName: `q${++n}`, Attributes: attributes }))).QueueUrl!;
   const receive = (QueueUrl: string, extra: Record<string, unknown> = {}) =>
-    kit.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'], ...extra }));
+    kit.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+        ...extra,
+      }),
+    );
 
   beforeAll(async () => {
     kit = await startKit();
@@ -69,7 +78,36 @@ describe('SQS messages (facts §3.1–§3.4)', () => {
     expect(m.MD5OfMessageAttributes).toBe(attributesMd5(attrs));
     expect(m.MessageAttributes!.count).toEqual({ DataType: 'Number', StringValue: '42' });
     expect(Buffer.from(m.MessageAttributes!.blob!.BinaryValue!)).toEqual(Buffer.from([1, 2, 3, 250]));
-    expect(m.Attributes).toEqual(expect.objectContaining({ ApproximateReceiveCount: '1', SentTimestamp: String(kit.clock.t), ApproximateFirstReceiveTimestamp: String(kit.clock.t), SenderId: credentials.accessKeyId }));
+    expect(m.Attributes).toEqual(
+      expect.objectContaining({
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(kit.clock.t),
+        ApproximateFirstReceiveTimestamp: String(kit.clock.t),
+        SenderId: credentials.accessKeyId,
+      }),
+    );
+  });
+
+  it('computes MD5OfMessageAttributes over the attributes ReceiveMessage returns (MessageAttributeNames), none when none are returned', async () => {
+    const QueueUrl = await queue({ VisibilityTimeout: '0' });
+    const attrs: Record<string, MessageAttributeValue> = {
+      kind: { DataType: 'String', StringValue: 'subscribe-success' },
+      count: { DataType: 'Number', StringValue: '42' },
+      'x.trace': { DataType: 'String', StringValue: 't-1' },
+    };
+    await kit.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'm', MessageAttributes: attrs }));
+    const get = async (MessageAttributeNames?: string[]) =>
+      (await kit.sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames, WaitTimeSeconds: 0 }))).Messages![0]!;
+    const one = await get(['kind']);
+    expect(Object.keys(one.MessageAttributes!)).toEqual(['kind']);
+    expect(one.MD5OfMessageAttributes).toBe(attributesMd5({ kind: attrs.kind! }));
+    const prefixed = await get(['x.*', 'count']);
+    expect(Object.keys(prefixed.MessageAttributes!).sort()).toEqual(['count', 'x.trace']);
+    expect(prefixed.MD5OfMessageAttributes).toBe(attributesMd5({ count: attrs.count!, 'x.trace': attrs['x.trace']! }));
+    const none = await get();
+    expect(none.MessageAttributes).toBeUndefined();
+    expect(none.MD5OfMessageAttributes).toBeUndefined();
+    expect((await get(['All'])).MD5OfMessageAttributes).toBe(attributesMd5(attrs));
   });
 
   it('hides a received message for the visibility timeout, then redelivers it with a new receipt handle and a higher receive count', async () => {
@@ -106,7 +144,9 @@ describe('SQS messages (facts §3.1–§3.4)', () => {
     kit.clock.advance(1_000);
     const again = (await receive(QueueUrl, { VisibilityTimeout: 60 })).Messages![0]!;
     await kit.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: again.ReceiptHandle, VisibilityTimeout: 0 }));
-    const err = await errorOf(kit.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: again.ReceiptHandle, VisibilityTimeout: 5 })));
+    const err = await errorOf(
+      kit.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: again.ReceiptHandle, VisibilityTimeout: 5 })),
+    );
     expect(err.name).toBe('MessageNotInflight');
     expect(err.Code).toBe('AWS.SimpleQueueService.MessageNotInflight');
     expect((await receive(QueueUrl)).Messages![0]!.Attributes!.ApproximateReceiveCount).toBe('3');
@@ -121,8 +161,12 @@ describe('SQS messages (facts §3.1–§3.4)', () => {
 
   it('moves a message to the dead-letter queue once received maxReceiveCount times', async () => {
     const dlqUrl = await queue();
-    const dlqArn = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const QueueUrl = await queue({ RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }), VisibilityTimeout: '1' });
+    const dlqArn = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
+    const QueueUrl = await queue({
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
+      VisibilityTimeout: '1',
+    });
     const sent = await kit.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'poison' }));
     for (let i = 0; i < 2; i++) {
       expect((await receive(QueueUrl)).Messages![0]!.MessageId).toBe(sent.MessageId);
@@ -137,14 +181,33 @@ describe('SQS messages (facts §3.1–§3.4)', () => {
 
   it('batches: SendMessageBatch and DeleteMessageBatch answer 200 with per-entry Successful/Failed', async () => {
     const QueueUrl = await queue();
-    const sent = await kit.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: 'one' }, { Id: 'b', MessageBody: 'two' }, { Id: 'c', MessageBody: 'bad\u0001char' }] }));
+    const sent = await kit.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: 'a', MessageBody: 'one' },
+          { Id: 'b', MessageBody: 'two' },
+          { Id: 'c', MessageBody: 'bad\u0001char' },
+        ],
+      }),
+    );
     expect(sent.Successful!.map((e) => e.Id).sort()).toEqual(['a', 'b']);
     expect(sent.Failed).toEqual([expect.objectContaining({ Id: 'c', SenderFault: true, Code: 'InvalidMessageContents' })]);
     const msgs = (await receive(QueueUrl)).Messages!;
-    const del = await kit.sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: [...msgs.map((m, i) => ({ Id: `m${i}`, ReceiptHandle: m.ReceiptHandle! })), { Id: 'junk', ReceiptHandle: 'not-a-handle' }] }));
+    const del = await kit.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl,
+        Entries: [...msgs.map((m, i) => ({ Id: `m${i}`, ReceiptHandle: m.ReceiptHandle! })), { Id: 'junk', ReceiptHandle: 'not-a-handle' }],
+      }),
+    );
     expect(del.Successful).toHaveLength(2);
     expect(del.Failed).toEqual([expect.objectContaining({ Id: 'junk', SenderFault: true, Code: 'ReceiptHandleIsInvalid' })]);
-    const cmv = await kit.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries: [{ Id: 'x', ReceiptHandle: msgs[0]!.ReceiptHandle!, VisibilityTimeout: 5 }] }));
+    const cmv = await kit.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl,
+        Entries: [{ Id: 'x', ReceiptHandle: msgs[0]!.ReceiptHandle!, VisibilityTimeout: 5 }],
+      }),
+    );
     expect(cmv.Failed).toHaveLength(1);
   });
 
@@ -155,7 +218,21 @@ describe('SQS messages (facts §3.1–§3.4)', () => {
     const tooMany = await errorOf(kit.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: eleven })));
     expect(tooMany.name).toBe('TooManyEntriesInBatchRequest');
     expect(tooMany.Code).toBe('AWS.SimpleQueueService.TooManyEntriesInBatchRequest');
-    expect((await errorOf(kit.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'd', MessageBody: 'x' }, { Id: 'd', MessageBody: 'y' }] })))).name).toBe('BatchEntryIdsNotDistinct');
+    expect(
+      (
+        await errorOf(
+          kit.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl,
+              Entries: [
+                { Id: 'd', MessageBody: 'x' },
+                { Id: 'd', MessageBody: 'y' },
+              ],
+            }),
+          ),
+        )
+      ).name,
+    ).toBe('BatchEntryIdsNotDistinct');
   });
 
   it('validates ReceiveMessage parameters (MaxNumberOfMessages 1–10, WaitTimeSeconds 0–20)', async () => {
@@ -168,7 +245,9 @@ describe('SQS messages (facts §3.1–§3.4)', () => {
   it('delays a message by DelaySeconds on the simulator clock', async () => {
     const QueueUrl = await queue();
     await kit.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'later', DelaySeconds: 10 }));
-    expect((await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }))).Attributes).toEqual({ ApproximateNumberOfMessagesDelayed: '1' });
+    expect(
+      (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }))).Attributes,
+    ).toEqual({ ApproximateNumberOfMessagesDelayed: '1' });
     expect((await receive(QueueUrl)).Messages).toBeUndefined();
     kit.clock.advance(10_000);
     expect((await receive(QueueUrl)).Messages![0]!.Body).toBe('later');

@@ -1,4 +1,12 @@
-import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient, errorTypeRegistries } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  errorTypeRegistries,
+} from '@aws-sdk/client-sqs';
 import { AwsQueryProtocol } from '@aws-sdk/core/protocols';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { credentials, errorOf } from './support';
@@ -19,7 +27,12 @@ describe('SQS Query protocol', () => {
       credentials,
       maxAttempts: 1,
       protocol: AwsQueryProtocol as never,
-      protocolSettings: { defaultNamespace: 'com.amazonaws.sqs', xmlNamespace: 'http://queue.amazonaws.com/doc/2012-11-05/', version: '2012-11-05', errorTypeRegistries } as never,
+      protocolSettings: {
+        defaultNamespace: 'com.amazonaws.sqs',
+        xmlNamespace: 'http://queue.amazonaws.com/doc/2012-11-05/',
+        version: '2012-11-05',
+        errorTypeRegistries,
+      } as never,
     });
   });
   afterAll(async () => {
@@ -30,8 +43,17 @@ describe('SQS Query protocol', () => {
   it('sends, receives (with attributes, XML-escaped body) and deletes through the Query protocol', async () => {
     const QueueUrl = sim.queueUrl('marketplace-subscription');
     const body = '<Message> & "quotes" \r\n';
-    const sent = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, MessageAttributes: { kind: { DataType: 'String', StringValue: 'x<y' } } }));
-    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'], MaxNumberOfMessages: 10 }));
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl, MessageBody: body, MessageAttributes: { kind: { DataType: 'String', StringValue: 'x<y' } } }),
+    );
+    const got = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+        MaxNumberOfMessages: 10,
+      }),
+    );
     expect(got.Messages).toHaveLength(1);
     const m = got.Messages![0]!;
     expect(m.MessageId).toBe(sent.MessageId);
@@ -44,7 +66,15 @@ describe('SQS Query protocol', () => {
 
   it('answers batches with result entries and errors with the legacy query code', async () => {
     const QueueUrl = sim.queueUrl('marketplace-entitlement');
-    const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: 'one' }, { Id: 'b', MessageBody: 'bad\u0002' }] }));
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: 'a', MessageBody: 'one' },
+          { Id: 'b', MessageBody: 'bad\u0002' },
+        ],
+      }),
+    );
     expect(out.Successful?.map((e) => e.Id)).toEqual(['a']);
     expect(out.Failed).toEqual([expect.objectContaining({ Id: 'b', Code: 'InvalidMessageContents', SenderFault: true })]);
     const err = await errorOf(sqs.send(new GetQueueUrlCommand({ QueueName: 'nope' })));
@@ -59,8 +89,14 @@ describe('SQS Query protocol', () => {
       body: new URLSearchParams({ Action: 'GetQueueUrl', Version: '2012-11-05', QueueName: 'marketplace-eventbridge' }).toString(),
     });
     expect(ok.status).toBe(200);
-    expect(await ok.text()).toContain(`<GetQueueUrlResult><QueueUrl>${sim.queueUrl('marketplace-eventbridge')}</QueueUrl></GetQueueUrlResult>`);
-    const bad = await fetch(sim.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth }, body: 'Action=Explode&Version=2012-11-05' });
+    expect(await ok.text()).toContain(
+      `<GetQueueUrlResult><QueueUrl>${sim.queueUrl('marketplace-eventbridge')}</QueueUrl></GetQueueUrlResult>`,
+    );
+    const bad = await fetch(sim.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+      body: 'Action=Explode&Version=2012-11-05',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/<ErrorResponse.*<Code>InvalidAction<\/Code>/);
   });

@@ -24,7 +24,10 @@ describe('SQS queues over AWS JSON 1.0 with query compatibility (facts §3.1, §
       expect(QueueUrl).toBe(kit.sim.queueUrl(name));
       expect(QueueUrl).toBe(`${kit.sim.url}/111122223333/${name}`);
       const attrs = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
-      expect(JSON.parse(attrs.RedrivePolicy!)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:111122223333:${name}-dlq`, maxReceiveCount: 5 });
+      expect(JSON.parse(attrs.RedrivePolicy!)).toEqual({
+        deadLetterTargetArn: `arn:aws:sqs:us-east-1:111122223333:${name}-dlq`,
+        maxReceiveCount: 5,
+      });
       expect(attrs.QueueArn).toBe(`arn:aws:sqs:us-east-1:111122223333:${name}`);
     }
     const sources = await kit.sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: kit.sim.queueUrl('subs-dlq') }));
@@ -35,7 +38,14 @@ describe('SQS queues over AWS JSON 1.0 with query compatibility (facts §3.1, §
     const { QueueUrl } = await kit.sqs.send(new CreateQueueCommand({ QueueName: 'defaults' }));
     const attrs = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
     expect(attrs).toEqual(
-      expect.objectContaining({ VisibilityTimeout: '30', ReceiveMessageWaitTimeSeconds: '0', MaximumMessageSize: '1048576', MessageRetentionPeriod: '345600', DelaySeconds: '0', ApproximateNumberOfMessages: '0' }),
+      expect.objectContaining({
+        VisibilityTimeout: '30',
+        ReceiveMessageWaitTimeSeconds: '0',
+        MaximumMessageSize: '1048576',
+        MessageRetentionPeriod: '345600',
+        DelaySeconds: '0',
+        ApproximateNumberOfMessages: '0',
+      }),
     );
     const some = (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout'] }))).Attributes!;
     expect(some).toEqual({ VisibilityTimeout: '30' });
@@ -61,12 +71,28 @@ describe('SQS queues over AWS JSON 1.0 with query compatibility (facts §3.1, §
 
   it('validates attributes: out-of-range values (InvalidAttributeValue) and unknown names (InvalidAttributeName)', async () => {
     const { QueueUrl } = await kit.sqs.send(new CreateQueueCommand({ QueueName: 'attrs' }));
-    expect((await errorOf(kit.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { ReceiveMessageWaitTimeSeconds: '21' } })))).name).toBe('InvalidAttributeValue');
-    expect((await errorOf(kit.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Colour: 'blue' } as Record<string, string> })))).name).toBe('InvalidAttributeName');
-    const badRedrive = await errorOf(kit.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:111122223333:nope', maxReceiveCount: 3 }) } })));
+    expect(
+      (await errorOf(kit.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { ReceiveMessageWaitTimeSeconds: '21' } })))).name,
+    ).toBe('InvalidAttributeValue');
+    expect(
+      (await errorOf(kit.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Colour: 'blue' } as Record<string, string> }))))
+        .name,
+    ).toBe('InvalidAttributeName');
+    const badRedrive = await errorOf(
+      kit.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:111122223333:nope', maxReceiveCount: 3 }),
+          },
+        }),
+      ),
+    );
     expect(badRedrive.name).toBe('InvalidAttributeValue');
     await kit.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { VisibilityTimeout: '45' } }));
-    expect((await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout'] }))).Attributes).toEqual({ VisibilityTimeout: '45' });
+    expect((await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout'] }))).Attributes).toEqual({
+      VisibilityTimeout: '45',
+    });
   });
 
   it('lists queues by prefix with MaxResults/NextToken paging', async () => {
@@ -85,7 +111,9 @@ describe('SQS queues over AWS JSON 1.0 with query compatibility (facts §3.1, §
     const { QueueUrl } = await kit.sqs.send(new CreateQueueCommand({ QueueName: 'purge-me' }));
     await kit.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
     await kit.sqs.send(new PurgeQueueCommand({ QueueUrl }));
-    expect((await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes).toEqual({ ApproximateNumberOfMessages: '0' });
+    expect(
+      (await kit.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes,
+    ).toEqual({ ApproximateNumberOfMessages: '0' });
     const err = await errorOf(kit.sqs.send(new PurgeQueueCommand({ QueueUrl })));
     expect(err.name).toBe('PurgeQueueInProgress');
     expect(err.$metadata?.httpStatusCode).toBe(403);

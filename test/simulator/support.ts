@@ -1,6 +1,7 @@
+import { MarketplaceAgreementClient } from '@aws-sdk/client-marketplace-agreement';
 import { MarketplaceEntitlementServiceClient } from '@aws-sdk/client-marketplace-entitlement-service';
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { DeleteMessageCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
 /** Dummy credentials: the simulator checks the SigV4 scope, not the signature. */
@@ -23,6 +24,9 @@ export interface TestKit {
   clock: TestClock;
   metering: MarketplaceMeteringClient;
   entitlement: MarketplaceEntitlementServiceClient;
+  agreement: MarketplaceAgreementClient;
+  /** The Agreement client signed as a buyer account (`buyer-<account>` access key, docs/simulator.md). */
+  agreementAsBuyer(accountId: string): MarketplaceAgreementClient;
   sqs: SQSClient;
   close(): Promise<void>;
 }
@@ -34,20 +38,35 @@ export interface TestKit {
 export async function startKit(options: SimulatorOptions = {}, clientOptions: { maxAttempts?: number } = {}): Promise<TestKit> {
   const clock = new TestClock();
   // Quotas off unless a test asks for them: suites send well over 10 calls a second.
-  const sim = await startSimulator({ now: clock.now, confirmDelayMs: 60_000, quotas: { batchMeterUsage: 0, meterUsage: 0, getEntitlements: 0 }, ...options });
+  const sim = await startSimulator({
+    now: clock.now,
+    confirmDelayMs: 60_000,
+    quotas: { batchMeterUsage: 0, meterUsage: 0, registerUsage: 0, getEntitlements: 0, agreement: 0 },
+    ...options,
+  });
   const common = { endpoint: sim.url, region: 'us-east-1', credentials, maxAttempts: clientOptions.maxAttempts ?? 1 };
   const metering = new MarketplaceMeteringClient(common);
   const entitlement = new MarketplaceEntitlementServiceClient(common);
   const sqs = new SQSClient(common);
+  const agreement = new MarketplaceAgreementClient(common);
+  const buyers: MarketplaceAgreementClient[] = [];
   return {
     sim,
     clock,
     metering,
     entitlement,
+    agreement,
+    agreementAsBuyer(accountId: string) {
+      const c = new MarketplaceAgreementClient({ ...common, credentials: { accessKeyId: `buyer-${accountId}`, secretAccessKey: 'x' } });
+      buyers.push(c);
+      return c;
+    },
     sqs,
     async close() {
       metering.destroy();
       entitlement.destroy();
+      agreement.destroy();
+      for (const b of buyers) b.destroy();
       sqs.destroy();
       await sim.stop();
     },
@@ -58,17 +77,15 @@ export async function startKit(options: SimulatorOptions = {}, clientOptions: { 
 export async function drain(sqs: SQSClient, queueUrl: string, opts: { keep?: boolean } = {}): Promise<Message[]> {
   const out: Message[] = [];
   for (;;) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }),
+    );
     if (!r.Messages?.length) return out;
     out.push(...r.Messages);
     if (!opts.keep) {
       for (const m of r.Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
     }
   }
-}
-
-export async function purge(sqs: SQSClient, queueUrl: string): Promise<void> {
-  await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
 }
 
 /** Parses SNS-in-SQS bodies: the envelope, then its `Message` string (§4.1). */
@@ -79,8 +96,35 @@ export function snsMessages(messages: Message[]): Array<{ envelope: Record<strin
   });
 }
 
+/** The `detail` members the tests read (agreement, licence, cancellation and billing-adjustment events). */
+export interface EventDetail {
+  [member: string]: unknown;
+  agreement: { id: string; status?: string; intent?: string; previousAgreementId?: string; acceptorId?: string; productId?: string };
+  license?: { arn: string };
+  product?: { id: string; code?: string; title?: string };
+  agreementCancellationRequest?: { id: string; statusCode: string; statusMessage: string; reasonCode: string; reasonMessage: string };
+  billingAdjustmentRequest?: { id: string; adjustmentAmount: string; currencyCode: string; adjustmentReasonCode: string };
+  invoice?: { originalInvoiceId: string };
+}
+
+export interface EbEvent {
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  resources: string[];
+  detail: EventDetail;
+}
+
+/** Parsed EventBridge events currently on the eventBridge queue (drained). */
+export async function eventBridgeEvents(kit: TestKit): Promise<EbEvent[]> {
+  return (await drain(kit.sqs, kit.sim.queueUrl('marketplace-eventbridge'))).map((m) => JSON.parse(m.Body!) as EbEvent);
+}
+
 /** Awaits the SDK call and returns the thrown error (fails if it succeeds). */
-export async function errorOf(p: Promise<unknown>): Promise<Error & { $fault?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; Code?: string }> {
+export async function errorOf(
+  p: Promise<unknown>,
+): Promise<Error & { $fault?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; Code?: string }> {
   try {
     await p;
   } catch (err) {
@@ -91,7 +135,12 @@ export async function errorOf(p: Promise<unknown>): Promise<Error & { $fault?: s
 
 /** A product of each identity style, ready for tests. */
 export function legacyProduct(sim: Simulator, code = 'legacy-product') {
-  return sim.createProduct({ productCode: code, pricingModel: 'subscription', identity: 'customer-identifier', dimensions: [{ name: 'users' }, { name: 'storage' }] });
+  return sim.createProduct({
+    productCode: code,
+    pricingModel: 'subscription',
+    identity: 'customer-identifier',
+    dimensions: [{ name: 'users' }, { name: 'storage' }],
+  });
 }
 
 export function licenseProduct(sim: Simulator, code = 'license-product', notifications?: 'sns' | 'eventbridge' | 'both') {

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CreateProductInput, FaultConfig, SimEntitlement, SimProduct, Simulator, SubscribeInput } from '../types';
+import type { CreateProductInput, SimEntitlement, SimProduct, Simulator, SubscribeInput } from '../types';
+import { agreementRoutes } from './agreement-routes';
 import { buyerPage, DEFAULT_CONTRACT_VALUE, overviewPage } from './pages';
+import { HttpError, isLoopback, json, parseBody, text } from './respond';
 
 /** What the control routes need besides the public {@link Simulator} API. */
 export interface ControlDeps {
@@ -13,54 +15,17 @@ export interface ControlDeps {
   unsubscribeEndpoint: (subscriptionArn: string) => boolean;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** 127.0.0.0/8 and ::1 (also as IPv4-mapped IPv6). */
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || /^127\./.test(a);
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function text(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-function parseBody(req: IncomingMessage, body: string): Record<string, unknown> {
-  if (body.trim() === '') return {};
-  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(body));
-  try {
-    const v = JSON.parse(body) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    /* fall through */
-  }
-  throw new HttpError(400, 'body must be a JSON object');
-}
-
 /** Entitlements from JSON: `expirationDate` as an ISO string or epoch ms. */
 /** The entitlements a buyer chose on the overview page's contract form (`entitlement:<dimension>` fields). */
 function contractEntitlements(product: SimProduct, form: Record<string, unknown>): SimEntitlement[] {
   return product.dimensions.map((d) => {
-    const raw = String(form[`entitlement:${d.name}`] ?? DEFAULT_CONTRACT_VALUE[d.type]).trim();
+    const field = form[`entitlement:${d.name}`];
+    const raw = (typeof field === 'string' ? field : DEFAULT_CONTRACT_VALUE[d.type]).trim();
     if (d.type === 'Boolean') return { dimension: d.name, booleanValue: raw === 'true' };
     if (d.type === 'String') return { dimension: d.name, stringValue: raw };
     const n = Number(raw);
-    if (raw === '' || !Number.isFinite(n) || n < 0 || (d.type === 'Integer' && !Number.isInteger(n))) throw new HttpError(400, `${d.name} must be a ${d.type === 'Integer' ? 'whole ' : ''}number, at least 0`);
+    if (raw === '' || !Number.isFinite(n) || n < 0 || (d.type === 'Integer' && !Number.isInteger(n)))
+      throw new HttpError(400, `${d.name} must be a ${d.type === 'Integer' ? 'whole ' : ''}number, at least 0`);
     return d.type === 'Integer' ? { dimension: d.name, integerValue: n } : { dimension: d.name, doubleValue: n };
   });
 }
@@ -96,7 +61,22 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
 
     // HTML pages.
     if (method === 'GET' && path === '/simulator') {
-      return text(res, 200, 'text/html; charset=utf-8', overviewPage({ url: sim.url, products: sim.products(), subscriptions: sim.subscriptions(), billed: sim.billed(), queues: deps.queueUrls(), registrationUrl: deps.registrationUrl }));
+      return text(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        overviewPage({
+          url: sim.url,
+          products: sim.products(),
+          subscriptions: sim.subscriptions(),
+          billed: sim.billed(),
+          cancellationRequests: sim.cancellationRequests(),
+          billingAdjustments: sim.billingAdjustments(),
+          now: sim.now(),
+          queues: deps.queueUrls(),
+          registrationUrl: deps.registrationUrl,
+        }),
+      );
     }
     let m = /^\/simulator\/buyer\/([^/]+)$/.exec(path);
     if (method === 'GET' && m) {
@@ -104,11 +84,17 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
       const s = sim.subscription(id);
       // Every "Set up your account" click gets a fresh token, as on AWS.
       const token = sim.newRegistrationToken(id);
-      return text(res, 200, 'text/html; charset=utf-8', buyerPage({ registrationUrl: deps.registrationUrl, token, freeTrial: s.freeTrial, productCode: s.productCode }));
+      return text(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        buyerPage({ registrationUrl: deps.registrationUrl, token, freeTrial: s.freeTrial, productCode: s.productCode }),
+      );
     }
     const form = method === 'POST' ? parseBody(req, body) : {};
+    if (await agreementRoutes(sim, res, method, path, form, entitlements)) return;
     if (method === 'POST' && path === '/simulator/ui/subscribe') {
-      const productCode = String(form.productCode ?? '');
+      const productCode = typeof form.productCode === 'string' ? form.productCode : '';
       const product = sim.products().find((p) => p.productCode === productCode);
       // A contract is bought with quantities: from the form's fields, or the defaults a buyer would see.
       const contract = product && product.pricingModel !== 'subscription' ? contractEntitlements(product, form) : undefined;
@@ -125,9 +111,16 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
 
     // JSON control API.
     if (method === 'GET' && path === '/simulator/api/state') {
-      return json(res, 200, { url: sim.url, products: sim.products(), subscriptions: sim.subscriptions(), queues: deps.queueUrls(), signingCertUrl: sim.signingCert.url });
+      return json(res, 200, {
+        url: sim.url,
+        products: sim.products(),
+        subscriptions: sim.subscriptions(),
+        queues: deps.queueUrls(),
+        signingCertUrl: sim.signingCert.url,
+      });
     }
-    if (method === 'POST' && path === '/simulator/api/products') return json(res, 201, sim.createProduct(form as unknown as CreateProductInput));
+    if (method === 'POST' && path === '/simulator/api/products')
+      return json(res, 201, sim.createProduct(form as unknown as CreateProductInput));
     if (method === 'POST' && path === '/simulator/api/subscriptions') {
       const input = { ...form } as unknown as SubscribeInput;
       if (form.entitlements !== undefined) input.entitlements = entitlements(form.entitlements);
@@ -149,12 +142,15 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
       }
     }
     if (method === 'GET' && path === '/simulator/api/billed') {
-      const filter = { ...(url.searchParams.get('productCode') ? { productCode: url.searchParams.get('productCode')! } : {}), ...(url.searchParams.get('customer') ? { customer: url.searchParams.get('customer')! } : {}) };
+      const filter = {
+        ...(url.searchParams.get('productCode') ? { productCode: url.searchParams.get('productCode')! } : {}),
+        ...(url.searchParams.get('customer') ? { customer: url.searchParams.get('customer')! } : {}),
+      };
       return json(res, 200, sim.billed(filter));
     }
     if (method === 'GET' && path === '/simulator/api/metering-log') return json(res, 200, sim.meteringLog());
     if (method === 'PUT' && path === '/simulator/api/faults') {
-      sim.setFaults(parseBody(req, body) as FaultConfig);
+      sim.setFaults(parseBody(req, body));
       return json(res, 200, { ok: true });
     }
     m = /^\/simulator\/api\/queues\/([^/]+)\/messages$/.exec(path);
@@ -166,7 +162,11 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
     if (method === 'POST' && path === '/simulator/api/http-endpoints') {
       const topic = form.topic === 'entitlement' ? 'entitlement' : 'subscription';
       if (typeof form.url !== 'string') throw new HttpError(400, 'url is required');
-      return json(res, 201, await sim.subscribeHttpEndpoint(topic, form.url, typeof form.productCode === 'string' ? { productCode: form.productCode } : {}));
+      return json(
+        res,
+        201,
+        await sim.subscribeHttpEndpoint(topic, form.url, typeof form.productCode === 'string' ? { productCode: form.productCode } : {}),
+      );
     }
     if (method === 'POST' && path === '/simulator/api/notifications/flush') {
       await sim.flushNotifications();
@@ -197,12 +197,21 @@ function snsAction(deps: ControlDeps, res: ServerResponse, url: URL): void {
   if (action === 'ConfirmSubscription') {
     const topicArn = url.searchParams.get('TopicArn') ?? '';
     if (deps.confirmEndpoint(topicArn, url.searchParams.get('Token') ?? '')) {
-      return xml(200, `<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>${topicArn.replace(/[<>&]/g, '')}</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>`);
+      return xml(
+        200,
+        `<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>${topicArn.replace(/[<>&]/g, '')}</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>`,
+      );
     }
-    return xml(400, '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid token</Message></Error></ErrorResponse>');
+    return xml(
+      400,
+      '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid token</Message></Error></ErrorResponse>',
+    );
   }
   if (action === 'Unsubscribe' && deps.unsubscribeEndpoint(url.searchParams.get('SubscriptionArn') ?? '')) {
     return xml(200, '<UnsubscribeResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ResponseMetadata/></UnsubscribeResponse>');
   }
-  return xml(400, '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid action or subscription</Message></Error></ErrorResponse>');
+  return xml(
+    400,
+    '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid action or subscription</Message></Error></ErrorResponse>',
+  );
 }

@@ -1,6 +1,14 @@
 /** Escapes text for HTML element content and double-quoted attribute values. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
+  return (
+    typeof value === 'string'
+      ? value
+      : value === null || value === undefined
+        ? ''
+        : typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint'
+          ? value.toString()
+          : JSON.stringify(value)
+  )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

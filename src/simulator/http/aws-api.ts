@@ -4,6 +4,8 @@ import type { FaultInjector } from '../faults/fault-injector';
 import type { QuotaLimiter } from '../faults/quota';
 import { uuid } from '../ids';
 import { InputReader } from '../json-input';
+import { agreementErrors } from '../agreement/agreement-input';
+import { callerOf, type AgreementService } from '../agreement/agreement-service';
 import type { BillingLedger } from '../marketplace/billing-ledger';
 import type { EntitlementService } from '../marketplace/entitlement-service';
 import type { MeteringService } from '../marketplace/metering-service';
@@ -17,6 +19,7 @@ type Obj = Record<string, unknown>;
 export interface AwsBackends {
   metering: MeteringService;
   entitlement: EntitlementService;
+  agreement: AgreementService;
   sqs: SqsService;
   ledger: BillingLedger;
   faults: FaultInjector;
@@ -27,25 +30,30 @@ export interface AwsBackends {
 }
 
 interface Service {
-  name: 'metering' | 'entitlement' | 'sqs';
+  name: 'metering' | 'entitlement' | 'agreement' | 'sqs';
   signingName: string;
   contentType: string;
 }
 
-/** `X-Amz-Target` prefixes (§1.2, §2.1, §3.1). */
+/** `X-Amz-Target` prefixes (§1.2, §2.1, §3.1, §5.5). */
 const SERVICES: Record<string, Service> = {
   AWSMPMeteringService: { name: 'metering', signingName: 'aws-marketplace', contentType: 'application/x-amz-json-1.1' },
   AWSMPEntitlementService: { name: 'entitlement', signingName: 'aws-marketplace', contentType: 'application/x-amz-json-1.1' },
+  AWSMPCommerceService_v20200301: { name: 'agreement', signingName: 'aws-marketplace', contentType: 'application/x-amz-json-1.0' },
   AmazonSQS: { name: 'sqs', signingName: 'sqs', contentType: 'application/x-amz-json-1.0' },
 };
 
 const METERING_OPERATIONS = new Set(['ResolveCustomer', 'BatchMeterUsage', 'MeterUsage', 'RegisterUsage']);
 
 function throttled(service: Service['name']): AwsError {
-  return service === 'sqs' ? new AwsError('RequestThrottled', 'Rate exceeded', 403, 'RequestThrottled') : new AwsError('ThrottlingException', 'Rate exceeded');
+  if (service === 'agreement') return agreementErrors.throttling();
+  return service === 'sqs'
+    ? new AwsError('RequestThrottled', 'Rate exceeded', 403, 'RequestThrottled')
+    : new AwsError('ThrottlingException', 'Rate exceeded');
 }
 
 function serverError(service: Service['name']): AwsError {
+  if (service === 'agreement') return agreementErrors.internal();
   return service === 'sqs'
     ? new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500, 'InternalError')
     : new AwsError('InternalServiceErrorException', 'An internal error has occurred. Retry your request.', 500);
@@ -71,14 +79,20 @@ export class AwsApi {
     const send = (status: number, payload: Obj, extra: Record<string, string> = {}) => {
       if (res.destroyed) return;
       const text = JSON.stringify(payload);
-      res.writeHead(status, { 'content-type': service?.contentType ?? 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(text), ...extra });
+      res.writeHead(status, {
+        'content-type': service?.contentType ?? 'application/x-amz-json-1.1',
+        'x-amzn-requestid': requestId,
+        'content-length': Buffer.byteLength(text),
+        ...extra,
+      });
       res.end(text);
     };
     try {
       if (!service) throw new AwsError('UnknownOperationException', `Unknown target ${target.slice(0, 100)}`);
       const parse = () => {
         // "The request must be less than 1 MB" (BatchMeterUsage, §1.6).
-        if (service.name !== 'sqs' && Buffer.byteLength(body) >= 1_048_576) throw new AwsError('ValidationException', 'Request size must be less than 1 MB.');
+        if ((service.name === 'metering' || service.name === 'entitlement') && Buffer.byteLength(body) >= 1_048_576)
+          throw new AwsError('ValidationException', 'Request size must be less than 1 MB.');
         return InputReader.parse(body);
       };
       const output = await this.run(req, res, service, operation, parse, undefined, signal);
@@ -89,7 +103,9 @@ export class AwsApi {
       const type = service?.name === 'sqs' ? `com.amazonaws.sqs#${e.code}` : e.code;
       const extra: Record<string, string> = { 'x-amzn-errortype': e.code };
       if (service?.name === 'sqs' && queryMode) extra['x-amzn-query-error'] = `${e.queryCode ?? e.code};${e.faultType}`;
-      send(e.status, { __type: type, message: e.message }, extra);
+      // Agreement API errors carry requestId (and reason/fields/resourceId per shape) in the body.
+      const members = service?.name === 'agreement' ? { requestId, ...e.members } : {};
+      send(e.status, { __type: type, message: e.message, ...members }, extra);
     }
   }
 
@@ -108,13 +124,28 @@ export class AwsApi {
       if (output) send(200, queryResponse(operation, output, requestId));
     } catch (err) {
       const e = err instanceof AwsError ? err : serverError('sqs');
-      if (e.code === 'UnknownOperationException') send(400, queryError(new AwsError('InvalidAction', `The action ${operation} is not valid for this web service.`, 400, 'InvalidAction'), requestId));
+      if (e.code === 'UnknownOperationException')
+        send(
+          400,
+          queryError(
+            new AwsError('InvalidAction', `The action ${operation} is not valid for this web service.`, 400, 'InvalidAction'),
+            requestId,
+          ),
+        );
       else send(e.status, queryError(e, requestId));
     }
   }
 
   /** Common path; returns undefined when the connection was deliberately dropped. */
-  private async run(req: IncomingMessage, res: ServerResponse, service: Service, operation: string, input: () => Obj, form: URLSearchParams | undefined, signal: AbortSignal): Promise<Obj | undefined> {
+  private async run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: Service,
+    operation: string,
+    input: () => Obj,
+    form: URLSearchParams | undefined,
+    signal: AbortSignal,
+  ): Promise<Obj | undefined> {
     const isMetering = service.name === 'metering' && METERING_OPERATIONS.has(operation);
     try {
       const credential = checkCredential(req, form, service.signingName, this.b.region, this.b.requireSignature);
@@ -129,9 +160,23 @@ export class AwsApi {
       }
       if (decision.action === 'throttle' || !this.b.quotas.admit(operation)) throw throttled(service.name);
       if (decision.action === 'server-error') throw serverError(service.name);
-      const body = input();
       let output: Obj;
-      if (service.name === 'metering') output = this.b.metering.call(operation, body, { accessKeyId: credential.accessKeyId, faults: decision });
+      if (service.name === 'agreement') {
+        // The Agreement API documents ValidationException for malformed input (no SerializationException).
+        let body: Obj;
+        try {
+          body = input();
+        } catch (e) {
+          if (e instanceof AwsError && e.code !== 'ValidationException') throw agreementErrors.validation('OTHER', e.message);
+          throw e;
+        }
+        output = this.b.agreement.call(operation, body, callerOf(credential.accessKeyId));
+        this.b.log(`${operation} → 200`);
+        return output;
+      }
+      const body = input();
+      if (service.name === 'metering')
+        output = this.b.metering.call(operation, body, { accessKeyId: credential.accessKeyId, faults: decision });
       else if (service.name === 'entitlement') output = this.b.entitlement.call(operation, body);
       else output = await this.b.sqs.call(operation, body, { senderId: credential.accessKeyId, signal });
       if (isMetering && operation !== 'BatchMeterUsage' && operation !== 'MeterUsage') this.b.ledger.note(operation, 'Success');
@@ -146,4 +191,3 @@ export class AwsApi {
     }
   }
 }
-

@@ -104,7 +104,8 @@ export class SimulatorServer {
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string') return this.api.json(req, res, target, body, abort.signal);
       const contentType = req.headers['content-type'] ?? '';
-      if (contentType.includes('application/x-www-form-urlencoded') || /^Action=|&Action=/.test(body)) return this.api.query(req, res, body, abort.signal);
+      if (contentType.includes('application/x-www-form-urlencoded') || /^Action=|&Action=/.test(body))
+        return this.api.query(req, res, body, abort.signal);
       return this.api.json(req, res, '', body, abort.signal);
     }
     if (req.method === 'GET' && url.pathname === '/') {

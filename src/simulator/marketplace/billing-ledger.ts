@@ -18,7 +18,8 @@ export interface CandidateRecord {
   operation: BilledRecord['operation'];
 }
 
-export type LedgerOutcome = { status: 'Success'; meteringRecordId: string; replay: boolean } | { status: 'DuplicateRecord'; original: BilledRecord };
+export type LedgerOutcome =
+  { status: 'Success'; meteringRecordId: string; replay: boolean } | { status: 'DuplicateRecord'; original: BilledRecord };
 
 /**
  * Accepted usage and the dedupe rules (§1.6, §6):
@@ -36,8 +37,13 @@ export class BillingLedger {
 
   constructor(private readonly now: () => number) {}
 
-  private key(c: Pick<CandidateRecord, 'productCode' | 'customerKey' | 'licenseArn' | 'dimension' | 'hour'>, family: CandidateRecord['family']): string {
-    return family === 'product' ? `P|${c.productCode}|${c.customerKey}|${c.dimension}|${c.hour}` : `L|${c.licenseArn}|${c.dimension}|${c.hour}`;
+  private key(
+    c: Pick<CandidateRecord, 'productCode' | 'customerKey' | 'licenseArn' | 'dimension' | 'hour'>,
+    family: CandidateRecord['family'],
+  ): string {
+    return family === 'product'
+      ? `P|${c.productCode}|${c.customerKey}|${c.dimension}|${c.hour}`
+      : `L|${c.licenseArn}|${c.dimension}|${c.hour}`;
   }
 
   accept(c: CandidateRecord): LedgerOutcome {
@@ -45,7 +51,8 @@ export class BillingLedger {
     const fingerprint = JSON.stringify([c.quantity, c.allocations ?? null]);
     const existing = this.byKey.get(key);
     if (existing) {
-      if (existing.fingerprint === fingerprint) return { status: 'Success', meteringRecordId: existing.record.meteringRecordId, replay: true };
+      if (existing.fingerprint === fingerprint)
+        return { status: 'Success', meteringRecordId: existing.record.meteringRecordId, replay: true };
       return { status: 'DuplicateRecord', original: existing.record };
     }
     const record: BilledRecord = {
@@ -65,7 +72,12 @@ export class BillingLedger {
     this.records.push(record);
     const other = this.byKey.get(this.key(c, c.family === 'product' ? 'license' : 'product'));
     if (other) {
-      this.note(c.operation, 'double-billed', { subscriptionId: c.subscriptionId, dimension: c.dimension, hour: c.hour, records: [other.record.meteringRecordId, record.meteringRecordId] });
+      this.note(c.operation, 'double-billed', {
+        subscriptionId: c.subscriptionId,
+        dimension: c.dimension,
+        hour: c.hour,
+        records: [other.record.meteringRecordId, record.meteringRecordId],
+      });
     }
     return { status: 'Success', meteringRecordId: record.meteringRecordId, replay: false };
   }

@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import * as ids from '../ids';
-import type { CreateProductInput, SimEntitlement, SimProduct, SimSubscription, SubscriptionStatus } from '../types';
+import type { ScheduledTask } from '../clock';
+import type {
+  AgreementIntent,
+  AgreementStatus,
+  CreateProductInput,
+  SimEntitlement,
+  SimProduct,
+  SimSubscription,
+  SubscriptionStatus,
+} from '../types';
 
-/** Internal state of one subscription (the public {@link SimSubscription} is a copy of it). */
+/**
+ * Internal state of one subscription, which is one agreement (the public {@link SimSubscription} is a
+ * copy of it). With concurrent agreements one buyer account holds several of these per product.
+ */
 export interface SubscriptionState {
   id: string;
   productCode: string;
@@ -15,12 +27,20 @@ export interface SubscriptionState {
   offerId: string;
   freeTrial: boolean;
   status: SubscriptionStatus;
+  agreementStatus: AgreementStatus;
+  intent: AgreementIntent;
+  initialAgreementId: string;
+  previousAgreementId?: string;
+  autoRenew: boolean;
   activatedAt?: number;
+  agreementEndedAt?: number;
   endedAt?: number;
+  /** Last change of anything the Agreement API shows (its `lastUpdateTime`). */
+  updatedAt: number;
   entitlements: SimEntitlement[];
   createdAt: number;
-  /** Pending confirm/end timer, cleared when the state moves on. */
-  timer?: NodeJS.Timeout;
+  /** Pending confirm/end step on the simulator clock, cancelled when the state moves on. */
+  timer?: ScheduledTask;
 }
 
 interface TokenState {
@@ -46,6 +66,7 @@ export class Catalog {
   private readonly byAccount = new Map<string, SubscriptionState[]>();
   private readonly byIdentifier = new Map<string, SubscriptionState[]>();
   private readonly byLicense = new Map<string, SubscriptionState>();
+  private readonly byAgreement = new Map<string, SubscriptionState>();
   private sequence = 0;
 
   constructor(
@@ -65,7 +86,7 @@ export class Catalog {
       productId: input.productId ?? ids.productId(),
       pricingModel: input.pricingModel,
       identity: input.identity,
-      dimensions: input.dimensions.map((d) => ({ name: d.name, type: d.type ?? 'Integer' })),
+      dimensions: input.dimensions.map((d) => ({ name: d.name, type: d.type ?? 'Integer', price: price(d.price) })),
       // §5.4: EventBridge replaces SNS for new (license-identity) listings.
       notifications: input.notifications ?? (input.identity === 'license' ? 'eventbridge' : 'sns'),
       subscriptionTopicArn: arn('subscription'),
@@ -101,11 +122,16 @@ export class Catalog {
 
   addSubscription(state: Omit<SubscriptionState, 'id' | 'registrationToken'>): SubscriptionState {
     this.sequence += 1;
-    const full: SubscriptionState = { ...state, id: `sub-${String(this.sequence).padStart(4, '0')}-${ids.randomHex(8)}`, registrationToken: '' };
+    const full: SubscriptionState = {
+      ...state,
+      id: `sub-${String(this.sequence).padStart(4, '0')}-${ids.randomHex(8)}`,
+      registrationToken: '',
+    };
     this.subscriptionsById.set(full.id, full);
     push(this.byAccount, `${full.productCode}|${full.customerAWSAccountId}`, full);
     if (full.customerIdentifier !== undefined) push(this.byIdentifier, `${full.productCode}|${full.customerIdentifier}`, full);
     this.byLicense.set(full.licenseArn, full);
+    this.byAgreement.set(full.agreementId, full);
     return full;
   }
 
@@ -131,6 +157,16 @@ export class Catalog {
 
   byLicenseArn(arn: string): SubscriptionState | undefined {
     return this.byLicense.get(arn);
+  }
+
+  /** The subscription holding an agreement id (current or past: a legacy re-subscription keeps its old ids). */
+  byAgreementId(agreementId: string): SubscriptionState | undefined {
+    return this.byAgreement.get(agreementId);
+  }
+
+  /** Registers a new agreement id for a subscription (a legacy re-subscription starts a new agreement). */
+  indexAgreement(s: SubscriptionState): void {
+    this.byAgreement.set(s.agreementId, s);
   }
 
   /** Mints a registration token for the subscription; older tokens stay valid until they expire. */
@@ -163,12 +199,29 @@ export class Catalog {
       offerId: s.offerId,
       freeTrial: s.freeTrial,
       status: s.status,
+      agreementStatus: s.agreementStatus,
+      intent: s.intent,
+      initialAgreementId: s.initialAgreementId,
+      ...(s.previousAgreementId !== undefined ? { previousAgreementId: s.previousAgreementId } : {}),
+      autoRenew: s.autoRenew,
+      createdAt: s.createdAt,
       ...(s.activatedAt !== undefined ? { activatedAt: s.activatedAt } : {}),
+      ...(s.agreementEndedAt !== undefined ? { agreementEndedAt: s.agreementEndedAt } : {}),
       ...(s.endedAt !== undefined ? { endedAt: s.endedAt } : {}),
       entitlements: s.entitlements.map((e) => ({ ...e })),
       buyerPageUrl: `${baseUrl}/simulator/buyer/${encodeURIComponent(s.id)}`,
     };
   }
+}
+
+const PRICE = /^[0-9]{1,9}(\.[0-9]{1,8})?$/;
+
+/** A dimension's unit price: a decimal string, default `'1.00'`. */
+function price(value: string | undefined): string {
+  if (value === undefined) return '1.00';
+  if (typeof value !== 'string' || !PRICE.test(value))
+    throw new Error(`invalid dimension price ${JSON.stringify(value)}: a decimal string such as "0.05"`);
+  return value;
 }
 
 function push(index: Map<string, SubscriptionState[]>, key: string, s: SubscriptionState): void {

@@ -19,7 +19,8 @@ export class EntitlementService {
   constructor(private readonly catalog: Catalog) {}
 
   call(operation: string, body: Obj): Obj {
-    if (operation !== 'GetEntitlements') throw new AwsError('UnknownOperationException', `Unknown operation AWSMPEntitlementService.${operation}`);
+    if (operation !== 'GetEntitlements')
+      throw new AwsError('UnknownOperationException', `Unknown operation AWSMPEntitlementService.${operation}`);
     const r = new InputReader();
     const productCode = r.string(body, 'ProductCode', 'productCode', { required: true, min: 1, max: 255 });
     const filterObj = r.object(body, 'Filter', 'filter');
@@ -28,7 +29,9 @@ export class EntitlementService {
     const filter: Partial<Record<(typeof FILTER_NAMES)[number], string[]>> = {};
     for (const key of Object.keys(filterObj ?? {})) {
       if (!(FILTER_NAMES as readonly string[]).includes(key)) {
-        r.problems.push(`Value '${key}' at 'filter' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy enum value set: [${FILTER_NAMES.join(', ')}]]`);
+        r.problems.push(
+          `Value '${key}' at 'filter' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy enum value set: [${FILTER_NAMES.join(', ')}]]`,
+        );
         continue;
       }
       const values = r.list(filterObj!, key, `filter.${key}`, { required: true, min: 1 }) ?? [];
@@ -37,28 +40,38 @@ export class EntitlementService {
     }
     r.finish();
     if (filter.CUSTOMER_IDENTIFIER && filter.CUSTOMER_AWS_ACCOUNT_ID) {
-      throw new AwsError('InvalidParameterException', 'CustomerIdentifier and CustomerAWSAccountId are mutually exclusive parameters. You must use one or the other, but not both in the same request.');
+      throw new AwsError(
+        'InvalidParameterException',
+        'CustomerIdentifier and CustomerAWSAccountId are mutually exclusive parameters. You must use one or the other, but not both in the same request.',
+      );
     }
     const product = this.catalog.product(productCode!);
     if (!product) throw new AwsError('InvalidParameterException', `Product code ${productCode} is invalid.`);
 
     const rows = this.catalog
       .all()
-      .filter((s) => s.productCode === productCode && (s.status === 'pending' || s.status === 'active' || s.status === 'unsubscribe-pending'))
+      .filter(
+        (s) => s.productCode === productCode && (s.status === 'pending' || s.status === 'active' || s.status === 'unsubscribe-pending'),
+      )
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       .flatMap((s) => s.entitlements.map((e) => ({ s, e })))
       .filter(({ s, e }) => matches(filter, s, e));
 
-    const fingerprint = createHash('sha256').update(JSON.stringify([productCode, filter])).digest('hex').slice(0, 16);
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([productCode, filter]))
+      .digest('hex')
+      .slice(0, 16);
     let start = 0;
     if (nextToken !== undefined) {
       const decoded = decodeToken(nextToken);
-      if (!decoded || decoded.f !== fingerprint) throw new AwsError('InvalidParameterException', 'The NextToken is invalid for this request.');
+      if (!decoded || decoded.f !== fingerprint)
+        throw new AwsError('InvalidParameterException', 'The NextToken is invalid for this request.');
       start = decoded.o;
     }
     const page = rows.slice(start, start + maxResults);
     const out: Obj = { Entitlements: page.map(({ s, e }) => render(product.identity, s, e)) };
-    if (start + maxResults < rows.length) out.NextToken = Buffer.from(JSON.stringify({ o: start + maxResults, f: fingerprint })).toString('base64url');
+    if (start + maxResults < rows.length)
+      out.NextToken = Buffer.from(JSON.stringify({ o: start + maxResults, f: fingerprint })).toString('base64url');
     return out;
   }
 }
@@ -74,7 +87,7 @@ function decodeToken(token: string): { o: number; f: string } | undefined {
 }
 
 function matches(filter: Partial<Record<string, string[]>>, s: SubscriptionState, e: SimEntitlement): boolean {
-  const check = (key: string, value: string | undefined) => !filter[key] || (value !== undefined && filter[key]!.includes(value));
+  const check = (key: string, value: string | undefined) => !filter[key] || (value !== undefined && filter[key].includes(value));
   return (
     check('CUSTOMER_IDENTIFIER', s.customerIdentifier) &&
     check('CUSTOMER_AWS_ACCOUNT_ID', s.customerAWSAccountId) &&

@@ -64,7 +64,8 @@ export class MeterUsageHandler {
     const fingerprint = JSON.stringify([productCode, dimension, hour, quantity, allocations ?? null]);
     if (clientToken !== undefined) {
       const seen = this.clientTokens.get(clientToken);
-      if (seen && seen.fingerprint !== fingerprint) throw new AwsError('IdempotencyConflictException', 'ClientToken was already used with different parameters.', 409);
+      if (seen && seen.fingerprint !== fingerprint)
+        throw new AwsError('IdempotencyConflictException', 'ClientToken was already used with different parameters.', 409);
       if (seen) return { MeteringRecordId: seen.id };
     }
     // "The Timestamp is rounded down to the hour for idempotency"; once per hour per dimension per caller.
@@ -72,7 +73,10 @@ export class MeterUsageHandler {
     const previous = this.emitted.get(key);
     if (previous && previous.quantity !== quantity) {
       this.ledger.note('MeterUsage', 'DuplicateRequestException', { dimension, hour, quantity, billedQuantity: previous.quantity });
-      throw new AwsError('DuplicateRequestException', 'A metering record has already been emitted for this dimension and hour with a different quantity.');
+      throw new AwsError(
+        'DuplicateRequestException',
+        'A metering record has already been emitted for this dimension and hour with a different quantity.',
+      );
     }
     let id = previous?.id;
     if (!id) {
@@ -103,7 +107,8 @@ export class MeterUsageHandler {
     const nonce = r.string(body, 'Nonce', 'nonce', { max: 255 });
     r.finish();
     this.product(productCode!);
-    if (version !== 1) throw new AwsError('InvalidPublicKeyVersionException', `Public key version ${version} is invalid; the current version is 1.`);
+    if (version !== 1)
+      throw new AwsError('InvalidPublicKeyVersionException', `Public key version ${version} is invalid; the current version is 1.`);
     if (!this.entitled(productCode!)) throw new AwsError('CustomerNotEntitledException', 'The customer is not entitled to the product.');
     const now = this.options.now();
     return {

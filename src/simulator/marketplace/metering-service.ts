@@ -80,7 +80,8 @@ export class MeteringService {
     let product: SimProduct | undefined;
     if (productCode !== undefined) {
       product = this.catalog.product(productCode);
-      if (!product) throw new AwsError('InvalidProductCodeException', `Product code ${productCode} is invalid or not owned by this seller.`);
+      if (!product)
+        throw new AwsError('InvalidProductCodeException', `Product code ${productCode} is invalid or not owned by this seller.`);
     }
     // Identity, product and dimension checks reject the whole call (§1.6 error table).
     const resolved = records.map((rec) => this.identify(rec, productCode));
@@ -91,11 +92,18 @@ export class MeteringService {
       }
       // "Each BatchMeterUsage request is for only one product" (§1.6).
       product ??= p;
-      if (p.productCode !== product.productCode) throw new AwsError('InvalidLicenseException', 'Each BatchMeterUsage request is for only one product; these LicenseArns belong to different products.');
+      if (p.productCode !== product.productCode)
+        throw new AwsError(
+          'InvalidLicenseException',
+          'Each BatchMeterUsage request is for only one product; these LicenseArns belong to different products.',
+        );
     }
     for (const rec of records) {
       if (!product!.dimensions.some((d) => d.name === rec.dimension)) {
-        throw new AwsError('InvalidUsageDimensionException', `Dimension ${rec.dimension} is not defined for product ${product!.productCode}.`);
+        throw new AwsError(
+          'InvalidUsageDimensionException',
+          `Dimension ${rec.dimension} is not defined for product ${product!.productCode}.`,
+        );
       }
       checkAllocations(rec.allocations, rec.quantity);
     }
@@ -123,7 +131,12 @@ export class MeteringService {
     const hour = hourIso(rec.timestamp);
     const who = rec.customerIdentifier ?? rec.licenseArn ?? rec.customerAWSAccountId;
     if (!s || !billable(s, rec.timestamp)) {
-      this.ledger.note('BatchMeterUsage', 'CustomerNotSubscribed', { customer: who, dimension: rec.dimension, hour, status: s?.status ?? 'none' });
+      this.ledger.note('BatchMeterUsage', 'CustomerNotSubscribed', {
+        customer: who,
+        dimension: rec.dimension,
+        hour,
+        status: s?.status ?? 'none',
+      });
       return { Status: 'CustomerNotSubscribed' };
     }
     const outcome = this.ledger.accept({
@@ -141,19 +154,38 @@ export class MeteringService {
       operation: 'BatchMeterUsage',
     });
     if (outcome.status === 'DuplicateRecord') {
-      this.ledger.note('BatchMeterUsage', 'DuplicateRecord', { customer: who, dimension: rec.dimension, hour, quantity: rec.quantity, billedQuantity: outcome.original.quantity });
+      this.ledger.note('BatchMeterUsage', 'DuplicateRecord', {
+        customer: who,
+        dimension: rec.dimension,
+        hour,
+        quantity: rec.quantity,
+        billedQuantity: outcome.original.quantity,
+      });
       return { Status: 'DuplicateRecord' };
     }
-    this.ledger.note('BatchMeterUsage', 'Success', { customer: who, dimension: rec.dimension, hour, quantity: rec.quantity, meteringRecordId: outcome.meteringRecordId, replay: outcome.replay });
+    this.ledger.note('BatchMeterUsage', 'Success', {
+      customer: who,
+      dimension: rec.dimension,
+      hour,
+      quantity: rec.quantity,
+      meteringRecordId: outcome.meteringRecordId,
+      replay: outcome.replay,
+    });
     return { MeteringRecordId: outcome.meteringRecordId, Status: 'Success' };
   }
 
   /** Works out which product and subscription a record names, rejecting invalid identities. */
-  private identify(rec: ParsedUsageRecord, productCode: string | undefined): { product: SimProduct; subscription?: SubscriptionState; family: 'product' | 'license' } {
+  private identify(
+    rec: ParsedUsageRecord,
+    productCode: string | undefined,
+  ): { product: SimProduct; subscription?: SubscriptionState; family: 'product' | 'license' } {
     const { customerIdentifier: ci, customerAWSAccountId: account, licenseArn } = rec;
     if (ci !== undefined && (account !== undefined || licenseArn !== undefined)) {
       // "These parameters are mutually exclusive" (§1.6).
-      throw new AwsError('ValidationException', 'CustomerIdentifier and CustomerAWSAccountId/LicenseArn are mutually exclusive in a UsageRecord.');
+      throw new AwsError(
+        'ValidationException',
+        'CustomerIdentifier and CustomerAWSAccountId/LicenseArn are mutually exclusive in a UsageRecord.',
+      );
     }
     if (ci === undefined && account === undefined) {
       throw new AwsError('ValidationException', 'Each UsageRecord needs either CustomerIdentifier or CustomerAWSAccountId.');
@@ -185,5 +217,7 @@ export class MeteringService {
 
 /** The subscription that counts now: an active/unsubscribe-pending one, else the newest. */
 function current(subs: SubscriptionState[]): SubscriptionState | undefined {
-  return subs.find((s) => s.status === 'active' || s.status === 'unsubscribe-pending') ?? [...subs].sort((a, b) => b.createdAt - a.createdAt)[0];
+  return (
+    subs.find((s) => s.status === 'active' || s.status === 'unsubscribe-pending') ?? [...subs].sort((a, b) => b.createdAt - a.createdAt)[0]
+  );
 }

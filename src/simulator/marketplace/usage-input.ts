@@ -6,7 +6,8 @@ type Obj = Record<string, unknown>;
 /** Model constraints from the service model (§1.5, §1.6, BOTO). */
 export const PRODUCT_CODE = /^[-a-zA-Z0-9/=:_.@]*$/;
 export const ACCOUNT_ID = /^[0-9]+$/;
-export const LICENSE_ARN = /^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$/;
+export const LICENSE_ARN =
+  /^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$/;
 const MAX_INT = 2_147_483_647;
 /**
  * Tag characters. The model's `^[a-zA-Z0-9+ -=._:\/@]+$` makes ` -=` a range (0x20–0x3D); the
@@ -46,7 +47,8 @@ export function readAllocations(r: InputReader, o: Obj, path: string): Allocatio
       const tag = r.element(t, `${ap}.tags.${k + 1}.member`);
       const key = tag.Key;
       const value = tag.Value;
-      if (typeof key !== 'string' || typeof value !== 'string') throw new AwsError('InvalidTagException', 'Each tag needs a string Key and Value.');
+      if (typeof key !== 'string' || typeof value !== 'string')
+        throw new AwsError('InvalidTagException', 'Each tag needs a string Key and Value.');
       return { key, value };
     });
     return { quantity, tags };
@@ -65,18 +67,25 @@ export function checkAllocations(allocations: Allocation[] | undefined, quantity
   for (const a of allocations) {
     sum += a.quantity;
     const tags = a.tags ?? [];
-    if (a.tags && (tags.length < 1 || tags.length > 5)) throw new AwsError('InvalidTagException', `An allocation has ${tags.length} tags; 1 to 5 are allowed.`);
+    if (a.tags && (tags.length < 1 || tags.length > 5))
+      throw new AwsError('InvalidTagException', `An allocation has ${tags.length} tags; 1 to 5 are allowed.`);
     for (const t of tags) {
-      if (t.key.length < 1 || t.key.length > 100 || !TAG_CHARS.test(t.key)) throw new AwsError('InvalidTagException', `Tag key ${JSON.stringify(t.key)} is invalid.`);
-      if (t.value.length < 1 || t.value.length > 256 || !TAG_CHARS.test(t.value)) throw new AwsError('InvalidTagException', `Tag value ${JSON.stringify(t.value)} is invalid.`);
+      if (t.key.length < 1 || t.key.length > 100 || !TAG_CHARS.test(t.key))
+        throw new AwsError('InvalidTagException', `Tag key ${JSON.stringify(t.key)} is invalid.`);
+      if (t.value.length < 1 || t.value.length > 256 || !TAG_CHARS.test(t.value))
+        throw new AwsError('InvalidTagException', `Tag value ${JSON.stringify(t.value)} is invalid.`);
     }
-    if (new Set(tags.map((t) => t.key)).size !== tags.length) throw new AwsError('InvalidTagException', 'Tag keys must be unique within an allocation.');
+    if (new Set(tags.map((t) => t.key)).size !== tags.length)
+      throw new AwsError('InvalidTagException', 'Tag keys must be unique within an allocation.');
     const set = JSON.stringify(tags.map((t) => [t.key, t.value]).sort());
     if (seen.has(set)) throw new AwsError('InvalidUsageAllocationsException', 'Each allocation must have a unique set of tags.');
     seen.add(set);
   }
   if (sum !== quantity) {
-    throw new AwsError('InvalidUsageAllocationsException', `Sum of allocated usage quantities (${sum}) is not equal to the usage quantity (${quantity}).`);
+    throw new AwsError(
+      'InvalidUsageAllocationsException',
+      `Sum of allocated usage quantities (${sum}) is not equal to the usage quantity (${quantity}).`,
+    );
   }
 }
 
@@ -93,7 +102,11 @@ export function readBatchMeterUsage(body: Obj): { productCode?: string; records:
     const dimension = r.string(o, 'Dimension', `${p}.dimension`, { required: true, min: 1, max: 255 });
     const customerIdentifier = r.string(o, 'CustomerIdentifier', `${p}.customerIdentifier`, { max: 255 });
     const quantity = r.integer(o, 'Quantity', `${p}.quantity`, { min: 0, max: MAX_INT });
-    const customerAWSAccountId = r.string(o, 'CustomerAWSAccountId', `${p}.customerAWSAccountId`, { min: 1, max: 255, pattern: ACCOUNT_ID });
+    const customerAWSAccountId = r.string(o, 'CustomerAWSAccountId', `${p}.customerAWSAccountId`, {
+      min: 1,
+      max: 255,
+      pattern: ACCOUNT_ID,
+    });
     const licenseArn = r.string(o, 'LicenseArn', `${p}.licenseArn`, { pattern: LICENSE_ARN });
     const allocations = readAllocations(r, o, p);
     records.push({

@@ -20,7 +20,8 @@ export function hourIso(ms: number): string {
  */
 export function timestampProblem(timestampMs: number, nowMs: number, maxAgeMs: number, monthEndGrace: boolean): string | undefined {
   if (timestampMs > nowMs) return 'is in the future';
-  if (nowMs - timestampMs >= maxAgeMs) return `is ${Math.round((nowMs - timestampMs) / 60_000)} minutes old; the limit is under ${maxAgeMs / 60_000} minutes`;
+  if (nowMs - timestampMs >= maxAgeMs)
+    return `is ${Math.round((nowMs - timestampMs) / 60_000)} minutes old; the limit is under ${maxAgeMs / 60_000} minutes`;
   if (monthEndGrace) {
     const now = new Date(nowMs);
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);

@@ -28,9 +28,21 @@ export class HttpEndpoints {
   ) {}
 
   async subscribe(topicArn: string, url: string): Promise<HttpEndpointSubscription> {
-    const state: EndpointState = { subscriptionArn: `${topicArn}:${uuid()}`, topicArn, url, confirmed: false, token: randomBytes(64).toString('hex') };
+    const state: EndpointState = {
+      subscriptionArn: `${topicArn}:${uuid()}`,
+      topicArn,
+      url,
+      confirmed: false,
+      token: randomBytes(64).toString('hex'),
+    };
     this.endpoints.set(state.subscriptionArn, state);
-    const envelope = confirmationEnvelope(this.envelopeContext(), 'SubscriptionConfirmation', topicArn, state.token, new Date(this.now()).toISOString());
+    const envelope = confirmationEnvelope(
+      this.envelopeContext(),
+      'SubscriptionConfirmation',
+      topicArn,
+      state.token,
+      new Date(this.now()).toISOString(),
+    );
     // The doc's SubscriptionConfirmation sample has no x-amz-sns-subscription-arn header (§4.2).
     // Wait for the first attempt only; retries of an unreachable endpoint continue in the background.
     if (!(await this.attempt(state, envelope, false))) this.track(this.post(state, envelope, false, 1));
@@ -50,7 +62,13 @@ export class HttpEndpoints {
     const state = this.endpoints.get(subscriptionArn);
     if (!state) return false;
     state.confirmed = false;
-    const envelope = confirmationEnvelope(this.envelopeContext(), 'UnsubscribeConfirmation', state.topicArn, state.token, new Date(this.now()).toISOString());
+    const envelope = confirmationEnvelope(
+      this.envelopeContext(),
+      'UnsubscribeConfirmation',
+      state.topicArn,
+      state.token,
+      new Date(this.now()).toISOString(),
+    );
     this.track(this.post(state, envelope, true));
     return true;
   }
@@ -85,7 +103,12 @@ export class HttpEndpoints {
     void p.finally(() => this.inFlight.delete(p));
   }
 
-  private async post(state: EndpointState, envelope: Record<string, string>, withSubscriptionArn: boolean, firstAttempt = 0): Promise<void> {
+  private async post(
+    state: EndpointState,
+    envelope: Record<string, string>,
+    withSubscriptionArn: boolean,
+    firstAttempt = 0,
+  ): Promise<void> {
     for (let attempt = firstAttempt; attempt <= 3; attempt++) {
       if (this.abort.signal.aborted) return;
       if (attempt > 0) await this.sleep(this.retryDelayMs);

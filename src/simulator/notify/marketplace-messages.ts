@@ -1,4 +1,5 @@
 import { uuid } from '../ids';
+import { agreementTimes, ebTime } from '../marketplace/agreement-times';
 import type { SubscriptionState } from '../marketplace/catalog';
 import type { SimProduct } from '../types';
 
@@ -41,43 +42,58 @@ export type AgreementDetailType =
   | 'License Updated - Manufacturer'
   | 'License Deprovisioned - Manufacturer';
 
-/** EventBridge time format: ISO-8601 without milliseconds (§5.4 capture). */
-function ebTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /**
- * An EventBridge event for the default bus, `source: aws.agreement-marketplace` (§5.4). Agreement
- * events carry no product and no license (correlate on `detail.agreement.id`); License events
- * carry `product` and `license`.
+ * An EventBridge event for the default bus, `source: aws.agreement-marketplace` (§5.4; shapes from
+ * the Seller Guide's "Amazon EventBridge events" page). Agreement events carry no license (correlate
+ * on `detail.agreement.id`); License events carry `product` and `license`. A renewal's or
+ * replacement's `Purchase Agreement Created` carries `previousAgreementId` and `product`.
  */
 export function agreementEvent(
   detailType: AgreementDetailType,
   product: SimProduct,
   s: SubscriptionState,
-  ctx: { sellerAccountId: string; region: string; now: number; endStatus?: string },
+  ctx: { sellerAccountId: string; region: string; now: number },
 ): string {
   const base = { requestId: uuid(), catalog: 'AWSMarketplace' };
   const parties = { acceptor: { accountId: s.customerAWSAccountId }, proposer: { accountId: ctx.sellerAccountId } };
   let detail: Record<string, unknown>;
   if (detailType.startsWith('License')) {
-    detail = { ...base, offer: { id: s.offerId }, license: { arn: s.licenseArn }, product: { id: product.productId, code: product.productCode }, ...parties, agreement: { id: s.agreementId } };
+    detail = {
+      ...base,
+      offer: { id: s.offerId },
+      license: { arn: s.licenseArn },
+      product: { id: product.productId, code: product.productCode },
+      ...parties,
+      agreement: { id: s.agreementId },
+    };
   } else if (detailType === 'Purchase Agreement Ended - Proposer') {
-    detail = { catalog: base.catalog, ...parties, agreement: { id: s.agreementId, status: ctx.endStatus ?? 'CANCELLED' }, requestId: base.requestId, resaleAuthorization: { id: null } };
+    detail = {
+      catalog: base.catalog,
+      ...parties,
+      agreement: { id: s.agreementId, status: s.agreementStatus },
+      requestId: base.requestId,
+      resaleAuthorization: { id: null },
+      offer: { id: s.offerId },
+    };
   } else {
-    const start = ebTime(s.createdAt);
+    const { startTime, endTime } = agreementTimes(s, product);
+    const amended = detailType.includes('Amended');
+    const successor = !amended && s.intent !== 'NEW';
     detail = {
       ...base,
       offer: { id: s.offerId },
       ...parties,
       agreement: {
         id: s.agreementId,
-        intent: detailType.includes('Amended') ? 'REPLACE' : 'NEW',
+        // Seller Guide: Amended carries intent AMEND; Created carries NEW, RENEW or REPLACE.
+        intent: amended ? 'AMEND' : s.intent,
         status: 'ACTIVE',
-        startTime: start,
-        endTime: '9999-01-01T00:00:00Z',
-        acceptanceTime: start,
+        startTime: ebTime(startTime),
+        endTime: ebTime(endTime),
+        acceptanceTime: ebTime(s.createdAt),
+        ...(successor && s.previousAgreementId ? { previousAgreementId: s.previousAgreementId } : {}),
       },
+      ...(successor ? { product: { id: product.productId, title: product.productCode } } : {}),
       resaleAuthorization: { id: null },
     };
   }
@@ -91,5 +107,24 @@ export function agreementEvent(
     region: ctx.region,
     resources: [`arn:aws:aws-marketplace::aws:agreement:${s.agreementId}`],
     detail,
+  });
+}
+
+/** A cancellation-request or billing-adjustment event (`resources` empty, as on the Seller Guide page). */
+export function requestEvent(
+  detailType: string,
+  detail: Record<string, unknown>,
+  ctx: { sellerAccountId: string; region: string; now: number },
+): string {
+  return JSON.stringify({
+    version: '0',
+    id: uuid(),
+    'detail-type': detailType,
+    source: 'aws.agreement-marketplace',
+    account: ctx.sellerAccountId,
+    time: ebTime(ctx.now),
+    region: ctx.region,
+    resources: [],
+    detail: { requestId: uuid(), catalog: 'AWSMarketplace', ...detail },
   });
 }

@@ -9,7 +9,8 @@ import { formatEnvelope, notificationEnvelope, type EnvelopeContext } from './sn
 /** SenderId of messages SNS puts into SQS. */
 const SNS_SENDER_ID = 'AIDAIT2UOQQY3AUEKVGXU';
 
-type Delivery = { queue: string; body: string; label: string } | { subscriptionArn: string; envelope: Record<string, string>; label: string };
+type Delivery =
+  { queue: string; body: string; label: string } | { subscriptionArn: string; envelope: Record<string, string>; label: string };
 
 /**
  * Publishes Marketplace notifications: SNS envelopes into the subscription/entitlement queues
@@ -39,10 +40,20 @@ export class Notifier {
     const messageId = uuid();
     const timestamp = new Date(this.now()).toISOString();
     const queue = topic === 'subscription' ? this.queues.subscription : this.queues.entitlement;
-    const label = `sns ${topic} ${JSON.parse(message).action as string}`;
-    const deliveries: Delivery[] = [{ queue, body: formatEnvelope(notificationEnvelope(ctx, topicArn, message, timestamp, `${topicArn}:sqs-${queue}`, messageId)), label }];
+    const label = `sns ${topic} ${String((JSON.parse(message) as { action?: unknown }).action)}`;
+    const deliveries: Delivery[] = [
+      {
+        queue,
+        body: formatEnvelope(notificationEnvelope(ctx, topicArn, message, timestamp, `${topicArn}:sqs-${queue}`, messageId)),
+        label,
+      },
+    ];
     for (const sub of this.http.confirmedFor(topicArn)) {
-      deliveries.push({ subscriptionArn: sub.subscriptionArn, envelope: notificationEnvelope(ctx, topicArn, message, timestamp, sub.subscriptionArn, messageId), label });
+      deliveries.push({
+        subscriptionArn: sub.subscriptionArn,
+        envelope: notificationEnvelope(ctx, topicArn, message, timestamp, sub.subscriptionArn, messageId),
+        label,
+      });
     }
     this.dispatch(deliveries);
   }
@@ -50,7 +61,13 @@ export class Notifier {
   /** Put an EventBridge event on the eventBridge queue if the product uses EventBridge. */
   publishEvent(product: SimProduct, event: string): void {
     if (product.notifications === 'sns') return;
-    this.dispatch([{ queue: this.queues.eventBridge, body: event, label: `eventbridge ${JSON.parse(event)['detail-type'] as string}` }]);
+    this.dispatch([
+      {
+        queue: this.queues.eventBridge,
+        body: event,
+        label: `eventbridge ${String((JSON.parse(event) as Record<string, unknown>)['detail-type'])}`,
+      },
+    ]);
   }
 
   /** Raw body straight onto a queue (garbage-handling tests). */

@@ -1,8 +1,6 @@
 import { uuid } from '../ids';
 import type { SnsSigner } from './sns-signer';
 
-export type SnsMessageType = 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
-
 /** Everything needed to build envelopes for one topic. */
 export interface EnvelopeContext {
   signer: SnsSigner;
@@ -22,8 +20,21 @@ export function formatEnvelope(envelope: Record<string, string>): string {
 }
 
 /** A signed `Notification` (§4.1, §4.3). */
-export function notificationEnvelope(ctx: EnvelopeContext, topicArn: string, message: string, timestamp: string, subscriptionArn: string, messageId = uuid()): Record<string, string> {
-  const fields: Record<string, string> = { Type: 'Notification', MessageId: messageId, TopicArn: topicArn, Message: message, Timestamp: timestamp };
+export function notificationEnvelope(
+  ctx: EnvelopeContext,
+  topicArn: string,
+  message: string,
+  timestamp: string,
+  subscriptionArn: string,
+  messageId = uuid(),
+): Record<string, string> {
+  const fields: Record<string, string> = {
+    Type: 'Notification',
+    MessageId: messageId,
+    TopicArn: topicArn,
+    Message: message,
+    Timestamp: timestamp,
+  };
   return {
     ...fields,
     SignatureVersion: ctx.signatureVersion,
@@ -34,13 +45,27 @@ export function notificationEnvelope(ctx: EnvelopeContext, topicArn: string, mes
 }
 
 /** A signed `SubscriptionConfirmation` or `UnsubscribeConfirmation` (§4.2, §4.3). */
-export function confirmationEnvelope(ctx: EnvelopeContext, type: 'SubscriptionConfirmation' | 'UnsubscribeConfirmation', topicArn: string, token: string, timestamp: string): Record<string, string> {
+export function confirmationEnvelope(
+  ctx: EnvelopeContext,
+  type: 'SubscriptionConfirmation' | 'UnsubscribeConfirmation',
+  topicArn: string,
+  token: string,
+  timestamp: string,
+): Record<string, string> {
   const subscribeUrl = `${ctx.snsUrl}?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${encodeURIComponent(token)}`;
   const message =
     type === 'SubscriptionConfirmation'
       ? `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`
       : `You have chosen to deactivate subscription to the topic ${topicArn}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.`;
-  const fields: Record<string, string> = { Type: type, MessageId: uuid(), Token: token, TopicArn: topicArn, Message: message, SubscribeURL: subscribeUrl, Timestamp: timestamp };
+  const fields: Record<string, string> = {
+    Type: type,
+    MessageId: uuid(),
+    Token: token,
+    TopicArn: topicArn,
+    Message: message,
+    SubscribeURL: subscribeUrl,
+    Timestamp: timestamp,
+  };
   return {
     ...fields,
     SignatureVersion: ctx.signatureVersion,

@@ -63,6 +63,9 @@ export function selfSignedCertificate(privateKey: KeyObject, commonName: string,
   );
   const signature = sign('sha256', tbs, privateKey);
   const der = seq(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }

@@ -20,7 +20,7 @@ function tree(params: URLSearchParams): Tree {
       if (i === parts.length - 1) node[p] = value;
       else {
         if (typeof node[p] !== 'object') node[p] = {};
-        node = node[p] as Tree;
+        node = node[p];
       }
     });
   }
@@ -60,15 +60,22 @@ function convert(node: Tree): Obj {
 /** Parses a Query request body into `{ operation, input }`. */
 export function parseQueryRequest(body: string): { operation: string; input: Obj } {
   const params = new URLSearchParams(body);
-  const { Action, Version: _v, ...rest } = convert(tree(params));
-  return { operation: typeof Action === 'string' ? Action : '', input: rest };
+  const input = convert(tree(params));
+  const action = input.Action;
+  // Action and Version address the call; they are not members of the operation's input.
+  delete input.Action;
+  delete input.Version;
+  return { operation: typeof action === 'string' ? action : '', input };
 }
 
 export function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\r/g, '&#xD;');
 }
 
-const el = (name: string, value: unknown) => (value === undefined || value === null ? '' : `<${name}>${xmlEscape(String(value))}</${name}>`);
+const el = (name: string, value: unknown) =>
+  value === undefined || value === null
+    ? ''
+    : `<${name}>${xmlEscape(typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? value.toString() : JSON.stringify(value))}</${name}>`;
 
 function nameValues(tag: string, map: unknown): string {
   return Object.entries((map as Record<string, string>) ?? {})
@@ -78,16 +85,25 @@ function nameValues(tag: string, map: unknown): string {
 
 function messageAttributes(map: unknown): string {
   return Object.entries((map as Record<string, Obj>) ?? {})
-    .map(([k, v]) => `<MessageAttribute>${el('Name', k)}<Value>${el('StringValue', v.StringValue)}${el('BinaryValue', v.BinaryValue)}${el('DataType', v.DataType)}</Value></MessageAttribute>`)
+    .map(
+      ([k, v]) =>
+        `<MessageAttribute>${el('Name', k)}<Value>${el('StringValue', v.StringValue)}${el('BinaryValue', v.BinaryValue)}${el('DataType', v.DataType)}</Value></MessageAttribute>`,
+    )
     .join('');
 }
 
 function entries(op: string, out: Obj): string {
   const ok = ((out.Successful as Obj[]) ?? [])
-    .map((e) => `<${op}ResultEntry>${el('Id', e.Id)}${el('MessageId', e.MessageId)}${el('MD5OfMessageBody', e.MD5OfMessageBody)}${el('MD5OfMessageAttributes', e.MD5OfMessageAttributes)}</${op}ResultEntry>`)
+    .map(
+      (e) =>
+        `<${op}ResultEntry>${el('Id', e.Id)}${el('MessageId', e.MessageId)}${el('MD5OfMessageBody', e.MD5OfMessageBody)}${el('MD5OfMessageAttributes', e.MD5OfMessageAttributes)}</${op}ResultEntry>`,
+    )
     .join('');
   const failed = ((out.Failed as Obj[]) ?? [])
-    .map((e) => `<BatchResultErrorEntry>${el('Id', e.Id)}${el('SenderFault', e.SenderFault)}${el('Code', e.Code)}${el('Message', e.Message)}</BatchResultErrorEntry>`)
+    .map(
+      (e) =>
+        `<BatchResultErrorEntry>${el('Id', e.Id)}${el('SenderFault', e.SenderFault)}${el('Code', e.Code)}${el('Message', e.Message)}</BatchResultErrorEntry>`,
+    )
     .join('');
   return ok + failed;
 }
@@ -104,10 +120,17 @@ function resultBody(op: string, out: Obj): string {
     case 'GetQueueAttributes':
       return nameValues('Attribute', out.Attributes);
     case 'SendMessage':
-      return el('MD5OfMessageBody', out.MD5OfMessageBody) + el('MD5OfMessageAttributes', out.MD5OfMessageAttributes) + el('MessageId', out.MessageId);
+      return (
+        el('MD5OfMessageBody', out.MD5OfMessageBody) +
+        el('MD5OfMessageAttributes', out.MD5OfMessageAttributes) +
+        el('MessageId', out.MessageId)
+      );
     case 'ReceiveMessage':
       return ((out.Messages as Obj[]) ?? [])
-        .map((m) => `<Message>${el('MessageId', m.MessageId)}${el('ReceiptHandle', m.ReceiptHandle)}${el('MD5OfBody', m.MD5OfBody)}${el('Body', m.Body)}${nameValues('Attribute', m.Attributes)}${el('MD5OfMessageAttributes', m.MD5OfMessageAttributes)}${messageAttributes(m.MessageAttributes)}</Message>`)
+        .map(
+          (m) =>
+            `<Message>${el('MessageId', m.MessageId)}${el('ReceiptHandle', m.ReceiptHandle)}${el('MD5OfBody', m.MD5OfBody)}${el('Body', m.Body)}${nameValues('Attribute', m.Attributes)}${el('MD5OfMessageAttributes', m.MD5OfMessageAttributes)}${messageAttributes(m.MessageAttributes)}</Message>`,
+        )
         .join('');
     case 'SendMessageBatch':
     case 'DeleteMessageBatch':
@@ -121,7 +144,22 @@ function resultBody(op: string, out: Obj): string {
 /** Renders a successful Query response. */
 export function queryResponse(op: string, out: Obj, requestId: string): string {
   const body = resultBody(op, out);
-  const result = body || ['CreateQueue', 'GetQueueUrl', 'ListQueues', 'GetQueueAttributes', 'SendMessage', 'ReceiveMessage', 'SendMessageBatch', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'ListDeadLetterSourceQueues'].includes(op) ? `<${op}Result>${body}</${op}Result>` : '';
+  const result =
+    body ||
+    [
+      'CreateQueue',
+      'GetQueueUrl',
+      'ListQueues',
+      'GetQueueAttributes',
+      'SendMessage',
+      'ReceiveMessage',
+      'SendMessageBatch',
+      'DeleteMessageBatch',
+      'ChangeMessageVisibilityBatch',
+      'ListDeadLetterSourceQueues',
+    ].includes(op)
+      ? `<${op}Result>${body}</${op}Result>`
+      : '';
   return `<?xml version="1.0"?><${op}Response xmlns="${XMLNS}">${result}<ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></${op}Response>`;
 }
 

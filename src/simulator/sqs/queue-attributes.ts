@@ -58,10 +58,19 @@ export function validateAttributes(input: Record<string, unknown>, queueExists: 
         continue;
       }
       const policy = parseRedrivePolicy(raw);
-      if (!policy) throw sqsErrors.invalidAttributeValue(name, 'Redrive policy is not a valid JSON map of deadLetterTargetArn and maxReceiveCount (1 to 1000).');
+      if (!policy)
+        throw sqsErrors.invalidAttributeValue(
+          name,
+          'Redrive policy is not a valid JSON map of deadLetterTargetArn and maxReceiveCount (1 to 1000).',
+        );
       if (!queueExists(policy.deadLetterTargetArn)) throw sqsErrors.invalidAttributeValue(name, 'Dead letter target does not exist.');
       out[name] = JSON.stringify(policy);
-    } else if (name === 'FifoQueue' || name === 'ContentBasedDeduplication' || name === 'DeduplicationScope' || name === 'FifoThroughputLimit') {
+    } else if (
+      name === 'FifoQueue' ||
+      name === 'ContentBasedDeduplication' ||
+      name === 'DeduplicationScope' ||
+      name === 'FifoThroughputLimit'
+    ) {
       throw sqsErrors.unsupported('FIFO queues are not supported by the simulator.');
     } else if (OPAQUE_ATTRIBUTES.has(name)) {
       out[name] = raw;

@@ -73,7 +73,14 @@ export class Queue {
   }
 
   /** Enqueues a message and wakes long pollers. */
-  send(input: { body: string; attributes: Record<string, StoredAttribute>; delaySeconds?: number; senderId: string; now: number; keep?: Partial<StoredMessage> }): StoredMessage {
+  send(input: {
+    body: string;
+    attributes: Record<string, StoredAttribute>;
+    delaySeconds?: number;
+    senderId: string;
+    now: number;
+    keep?: Partial<StoredMessage>;
+  }): StoredMessage {
     const message: StoredMessage = {
       messageId: uuid(),
       body: input.body,

@@ -30,7 +30,9 @@ export function int(input: Obj, name: string, min: number, max: number): number 
   const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number') throw serializationError(`Expected a number for ${name}`);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw sqsErrors.invalidParameterValue(`Value ${String(v)} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}, if provided.`);
+    throw sqsErrors.invalidParameterValue(
+      `Value ${typeof v === 'string' ? v : JSON.stringify(v)} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}, if provided.`,
+    );
   }
   return n;
 }
@@ -39,7 +41,7 @@ export function list(input: Obj, name: string): unknown[] | undefined {
   const v = input[name];
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) throw serializationError(`Expected a list for ${name}`);
-  return v;
+  return v as unknown[];
 }
 
 export function stringList(input: Obj, name: string): string[] {
@@ -61,7 +63,8 @@ const ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$/;
 export function messageAttributes(input: Obj): Record<string, StoredAttribute> {
   const raw = map(input, 'MessageAttributes') ?? {};
   const names = Object.keys(raw);
-  if (names.length > 10) throw sqsErrors.invalidParameterValue(`Number of message attributes [${names.length}] exceeds the allowed maximum [10].`);
+  if (names.length > 10)
+    throw sqsErrors.invalidParameterValue(`Number of message attributes [${names.length}] exceeds the allowed maximum [10].`);
   const out: Record<string, StoredAttribute> = {};
   for (const name of names) {
     if (!ATTRIBUTE_NAME.test(name) || /^(aws\.|amazon\.)/i.test(name)) {
@@ -75,17 +78,25 @@ export function messageAttributes(input: Obj): Record<string, StoredAttribute> {
     const base = dataType.split('.')[0];
     if (base === 'String' || base === 'Number') {
       const value = str(attr, 'StringValue');
-      if (value === undefined || value === '') throw sqsErrors.invalidParameterValue(`The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${base}'.`);
+      if (value === undefined || value === '')
+        throw sqsErrors.invalidParameterValue(
+          `The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${base}'.`,
+        );
       if (base === 'Number' && !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) {
         throw sqsErrors.invalidParameterValue(`Can't cast the value of message (user) attribute '${name}' to a number.`);
       }
       out[name] = { DataType: dataType, StringValue: value };
     } else if (base === 'Binary') {
       const value = str(attr, 'BinaryValue');
-      if (!value) throw sqsErrors.invalidParameterValue(`The message attribute '${name}' must contain a non-empty message attribute value for message attribute type 'Binary'.`);
+      if (!value)
+        throw sqsErrors.invalidParameterValue(
+          `The message attribute '${name}' must contain a non-empty message attribute value for message attribute type 'Binary'.`,
+        );
       out[name] = { DataType: dataType, BinaryValue: Buffer.from(value, 'base64') };
     } else {
-      throw sqsErrors.invalidParameterValue(`The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`);
+      throw sqsErrors.invalidParameterValue(
+        `The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`,
+      );
     }
   }
   return out;
@@ -95,7 +106,10 @@ export function messageAttributes(input: Obj): Record<string, StoredAttribute> {
 export function renderAttributes(attrs: Record<string, StoredAttribute>): Obj {
   const out: Obj = {};
   for (const [name, a] of Object.entries(attrs)) {
-    out[name] = a.BinaryValue !== undefined ? { DataType: a.DataType, BinaryValue: a.BinaryValue.toString('base64') } : { DataType: a.DataType, StringValue: a.StringValue };
+    out[name] =
+      a.BinaryValue !== undefined
+        ? { DataType: a.DataType, BinaryValue: a.BinaryValue.toString('base64') }
+        : { DataType: a.DataType, StringValue: a.StringValue };
   }
   return out;
 }
@@ -113,7 +127,10 @@ export function messageSize(body: string, attrs: Record<string, StoredAttribute>
 const ALLOWED_BODY = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
 export function checkBody(body: string): void {
-  if (!ALLOWED_BODY.test(body)) throw sqsErrors.invalidMessageContents('Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF');
+  if (!ALLOWED_BODY.test(body))
+    throw sqsErrors.invalidMessageContents(
+      'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF',
+    );
 }
 
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;

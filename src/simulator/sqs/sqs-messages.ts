@@ -1,5 +1,6 @@
 import { AwsError } from '../aws-error';
 import { decodeReceiptHandle, encodeReceiptHandle, type Queue, type StoredMessage } from './queue';
+import { md5OfMessageAttributes } from './md5';
 import { sqsErrors } from './sqs-errors';
 import { batchEntries, checkBody, int, messageAttributes, messageSize, renderAttributes, str, stringList, type Obj } from './sqs-input';
 
@@ -10,7 +11,13 @@ export interface SqsCallContext {
 }
 
 const TWELVE_HOURS_MS = 43_200_000;
-const SYSTEM_ATTRIBUTES = ['SenderId', 'SentTimestamp', 'ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'DeadLetterQueueSourceArn'];
+const SYSTEM_ATTRIBUTES = [
+  'SenderId',
+  'SentTimestamp',
+  'ApproximateReceiveCount',
+  'ApproximateFirstReceiveTimestamp',
+  'DeadLetterQueueSourceArn',
+];
 
 /** Message-level SQS operations (§3.2, §3.3, §3.4). */
 export class MessageOperations {
@@ -26,13 +33,22 @@ export class MessageOperations {
       case 'SendMessage':
         return this.send(queue, input, ctx);
       case 'SendMessageBatch':
-        return this.batch(input, 'Entries', (e) => {
-          const { Id: _id, ...rest } = this.send(queue, e, ctx);
-          return rest;
-        }, () => {
-          const total = (input.Entries as Obj[]).reduce((n, e) => n + Buffer.byteLength(String(e.MessageBody ?? '')), 0);
-          if (total > 1_048_576) throw sqsErrors.batchTooLong(total);
-        });
+        return this.batch(
+          input,
+          'Entries',
+          (e) => {
+            const rest = this.send(queue, e, ctx);
+            delete rest.Id;
+            return rest;
+          },
+          () => {
+            const total = (input.Entries as Obj[]).reduce(
+              (n, e) => n + (typeof e.MessageBody === 'string' ? Buffer.byteLength(e.MessageBody) : 0),
+              0,
+            );
+            if (total > 1_048_576) throw sqsErrors.batchTooLong(total);
+          },
+        );
       case 'ReceiveMessage':
         return this.receive(queue, input, ctx);
       case 'DeleteMessage':
@@ -80,10 +96,21 @@ export class MessageOperations {
     const attributes = messageAttributes(input);
     const size = messageSize(body, attributes);
     const max = queue.int('MaximumMessageSize');
-    if (size > max) throw sqsErrors.invalidParameterValue(`One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`);
+    if (size > max)
+      throw sqsErrors.invalidParameterValue(`One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`);
     const delaySeconds = int(input, 'DelaySeconds', 0, 900);
-    const m = queue.send({ body, attributes, senderId: ctx.senderId, now: this.now(), ...(delaySeconds !== undefined ? { delaySeconds } : {}) });
-    return { MD5OfMessageBody: m.md5OfBody, ...(m.md5OfAttributes ? { MD5OfMessageAttributes: m.md5OfAttributes } : {}), MessageId: m.messageId };
+    const m = queue.send({
+      body,
+      attributes,
+      senderId: ctx.senderId,
+      now: this.now(),
+      ...(delaySeconds !== undefined ? { delaySeconds } : {}),
+    });
+    return {
+      MD5OfMessageBody: m.md5OfBody,
+      ...(m.md5OfAttributes ? { MD5OfMessageAttributes: m.md5OfAttributes } : {}),
+      MessageId: m.messageId,
+    };
   }
 
   /** Long polling: returns as soon as a message is available, or after WaitTimeSeconds (§3.2). */
@@ -129,8 +156,15 @@ export class MessageOperations {
         const dlq = this.byArn(policy.deadLetterTargetArn);
         if (dlq) {
           queue.remove(m);
-          const { receiptHandle: _h, ...kept } = m;
-          dlq.send({ body: m.body, attributes: m.attributes, senderId: m.senderId, now, keep: { ...kept, visibleAt: now, deadLetterSourceArn: queue.arn } });
+          const kept: Partial<StoredMessage> = { ...m };
+          delete kept.receiptHandle;
+          dlq.send({
+            body: m.body,
+            attributes: m.attributes,
+            senderId: m.senderId,
+            now,
+            keep: { ...kept, visibleAt: now, deadLetterSourceArn: queue.arn },
+          });
           continue;
         }
       }
@@ -155,11 +189,19 @@ export class MessageOperations {
       DeadLetterQueueSourceArn: m.deadLetterSourceArn,
     };
     for (const n of wanted) if (values[n] !== undefined) system[n] = values[n]!;
-    const selected = Object.fromEntries(Object.entries(m.attributes).filter(([name]) => attributeNames.some((p) => p === 'All' || p === '.*' || p === name || (p.endsWith('.*') && name.startsWith(p.slice(0, -1))))));
+    const selected = Object.fromEntries(
+      Object.entries(m.attributes).filter(([name]) =>
+        attributeNames.some((p) => p === 'All' || p === '.*' || p === name || (p.endsWith('.*') && name.startsWith(p.slice(0, -1)))),
+      ),
+    );
     const out: Obj = { MessageId: m.messageId, ReceiptHandle: m.receiptHandle, MD5OfBody: m.md5OfBody, Body: m.body };
     if (Object.keys(system).length > 0) out.Attributes = system;
-    if (m.md5OfAttributes) out.MD5OfMessageAttributes = m.md5OfAttributes;
-    if (Object.keys(selected).length > 0) out.MessageAttributes = renderAttributes(selected);
+    // SQS computes MD5OfMessageAttributes over the attributes it returns (those MessageAttributeNames
+    // selected), not over all the message's attributes; with none selected there is no digest.
+    if (Object.keys(selected).length > 0) {
+      out.MD5OfMessageAttributes = md5OfMessageAttributes(selected);
+      out.MessageAttributes = renderAttributes(selected);
+    }
     return out;
   }
 
@@ -181,12 +223,16 @@ export class MessageOperations {
     if (timeout === undefined) throw sqsErrors.missingParameter('VisibilityTimeout');
     const m = this.lookup(queue, handle);
     if (!m || m.receiptHandle !== handle) {
-      throw sqsErrors.invalidParameterValue(`Value ${handle.slice(0, 60)} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`);
+      throw sqsErrors.invalidParameterValue(
+        `Value ${handle.slice(0, 60)} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`,
+      );
     }
     const now = this.now();
     if (m.visibleAt <= now) throw sqsErrors.messageNotInflight();
     if (now + timeout * 1000 > (m.inFlightLimitAt ?? Infinity)) {
-      throw sqsErrors.invalidParameterValue(`Value ${timeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]`);
+      throw sqsErrors.invalidParameterValue(
+        `Value ${timeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]`,
+      );
     }
     m.visibleAt = now + timeout * 1000;
     if (timeout === 0) queue.wake();

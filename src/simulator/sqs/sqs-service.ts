@@ -106,7 +106,10 @@ export class SqsService {
         const q = this.resolve(str(input, 'QueueUrl', true));
         const attrs = map(input, 'Attributes');
         if (!attrs) throw sqsErrors.missingParameter('Attributes');
-        Object.assign(q.attributes, validateAttributes(attrs, (arn) => this.byArn(arn) !== undefined));
+        Object.assign(
+          q.attributes,
+          validateAttributes(attrs, (arn) => this.byArn(arn) !== undefined),
+        );
         if (q.attributes.RedrivePolicy === '') delete q.attributes.RedrivePolicy;
         q.lastModified = this.now();
         return {};
@@ -176,7 +179,11 @@ export class SqsService {
     if (names.includes('All')) return all;
     const out: Record<string, string> = {};
     for (const n of names) {
-      if (!(n in all) && !READ_ONLY_ATTRIBUTES.includes(n) && !['RedrivePolicy', 'Policy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds'].includes(n)) {
+      if (
+        !(n in all) &&
+        !READ_ONLY_ATTRIBUTES.includes(n) &&
+        !['RedrivePolicy', 'Policy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds'].includes(n)
+      ) {
         throw sqsErrors.invalidAttributeName(n);
       }
       if (all[n] !== undefined) out[n] = all[n];
