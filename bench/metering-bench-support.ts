@@ -30,7 +30,16 @@ export async function activeCustomers(store: Store, identifiers: string[], at: D
   const ids: string[] = [];
   for (const customerIdentifier of identifiers) {
     const c = await repo.upsert({ productCode: benchProduct.code, customerIdentifier }, at);
-    await store.db.transaction().execute((tx) => repo.saveSubscriptionState(tx, c.id, { status: 'active', statusEventTime: at, activatedAt: at, finalWindowOpenedAt: null, endedAt: null }, at));
+    await store.db
+      .transaction()
+      .execute((tx) =>
+        repo.saveSubscriptionState(
+          tx,
+          c.id,
+          { status: 'active', statusEventTime: at, activatedAt: at, finalWindowOpenedAt: null, endedAt: null },
+          at,
+        ),
+      );
     ids.push(c.id);
   }
   return ids;

@@ -19,7 +19,12 @@ async function main(): Promise<void> {
   const customersCount = Math.ceil(records / 2);
   let offset = -2 * 3_600_000;
   const sim = await startSimulator({ confirmDelayMs: 0, now: () => Date.now() + offset });
-  sim.createProduct({ productCode: benchProduct.code, pricingModel: 'subscription', identity: 'customer-identifier', dimensions: benchProduct.dimensions.map((d) => ({ name: d.name })) });
+  sim.createProduct({
+    productCode: benchProduct.code,
+    pricingModel: 'subscription',
+    identity: 'customer-identifier',
+    dimensions: benchProduct.dimensions.map((d) => ({ name: d.name })),
+  });
   const identifiers: string[] = [];
   for (let i = 0; i < customersCount; i++) {
     const sub = await sim.subscribe({ productCode: benchProduct.code, confirmation: 'manual' });
@@ -32,13 +37,42 @@ async function main(): Promise<void> {
   const ids = await activeCustomers(store, identifiers, new Date(now.getTime() - 2 * 3_600_000));
   const catalog = new ProductCatalog([benchProduct]);
   const logger = createLogger({ level: 'silent' });
-  const ledger = new UsageLedger({ db: store.db, dialect: store.dialect, catalog, clock: systemClock, logger, options: { batchWindow: batchMeterUsageWindow, meterUsageWindow } });
+  const ledger = new UsageLedger({
+    db: store.db,
+    dialect: store.dialect,
+    catalog,
+    clock: systemClock,
+    logger,
+    options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
+  });
   const lastHour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 1_800_000);
-  const usage = ids.flatMap((id, i) => ['api_calls', 'storage'].map((dimension) => ({ customer: id, dimension, quantity: (i % 50) + 1, timestamp: lastHour.toISOString(), idempotencyKey: `${id}-${dimension}` }))).slice(0, records);
+  const usage = ids
+    .flatMap((id, i) =>
+      ['api_calls', 'storage'].map((dimension) => ({
+        customer: id,
+        dimension,
+        quantity: (i % 50) + 1,
+        timestamp: lastHour.toISOString(),
+        idempotencyKey: `${id}-${dimension}`,
+      })),
+    )
+    .slice(0, records);
   for (let i = 0; i < usage.length; i += 1000) await ledger.record(usage.slice(i, i + 1000));
 
-  const aws = createAwsClients({ region: 'us-east-1', endpoints: { metering: sim.url }, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-  const emitter = new MeteringEmitter({ db: store.db, dialect: store.dialect, catalog, gateway: new SdkMeteringGateway(aws.metering), clock: systemClock, logger, settings: { minute: 0, heartbeat: false, concurrency: Number(process.argv[3] ?? 4) } });
+  const aws = createAwsClients({
+    region: 'us-east-1',
+    endpoints: { metering: sim.url },
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  const emitter = new MeteringEmitter({
+    db: store.db,
+    dialect: store.dialect,
+    catalog,
+    gateway: new SdkMeteringGateway(aws.metering),
+    clock: systemClock,
+    logger,
+    settings: { minute: 0, heartbeat: false, concurrency: Number(process.argv[3] ?? 4) },
+  });
   await emitter.start();
   const heapAtStart = process.memoryUsage().heapUsed;
   let heapPeak = heapAtStart;

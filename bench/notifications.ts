@@ -24,14 +24,26 @@ import { ProductCatalog, type ProductConfig } from '../src/products/product-conf
 import { startSimulator } from '../src/simulator';
 import { openStore } from '../src/store/database';
 
-const product: ProductConfig = { code: 'bench-product', name: 'Bench', pricingModel: 'subscription', meteringApi: 'batch', identity: 'customer-identifier', dimensions: [] };
+const product: ProductConfig = {
+  code: 'bench-product',
+  name: 'Bench',
+  pricingModel: 'subscription',
+  meteringApi: 'batch',
+  identity: 'customer-identifier',
+  dimensions: [],
+};
 
 function envelope(i: number, action: string, at: Date): string {
   return JSON.stringify({
     Type: 'Notification',
     MessageId: `bench-${i}-${action}`,
     TopicArn: 'arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-bench',
-    Message: JSON.stringify({ action, 'customer-identifier': `cust-${i % 1000}`, 'product-code': product.code, isFreeTrialTermPresent: 'false' }),
+    Message: JSON.stringify({
+      action,
+      'customer-identifier': `cust-${i % 1000}`,
+      'product-code': product.code,
+      isFreeTrialTermPresent: 'false',
+    }),
     Timestamp: at.toISOString(),
     SignatureVersion: '1',
     Signature: 'x',
@@ -49,47 +61,83 @@ async function pgQuery(url: string, text: string): Promise<void> {
   }
 }
 
-export async function benchNotifications(total = 5000, consumerCount = 4, dialect: 'sqlite' | 'postgres' = 'sqlite'): Promise<{ perSecond: number; seconds: number }> {
+export async function benchNotifications(
+  total = 5000,
+  consumerCount = 4,
+  dialect: 'sqlite' | 'postgres' = 'sqlite',
+): Promise<{ perSecond: number; seconds: number }> {
   const sim = await startSimulator({ quotas: { batchMeterUsage: 0, meterUsage: 0, getEntitlements: 0 } });
   const dir = mkdtempSync(join(tmpdir(), 'mb-bench-'));
   // PostgreSQL: a schema of its own, created here and dropped at the end; nobody's tables are touched.
   const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `bench_${randomBytes(6).toString('hex')}`;
   if (dialect === 'postgres') await pgQuery(pgUrl, `create schema ${schema}`);
-  const store = dialect === 'postgres' ? openStore({ kind: 'postgres', url: pgUrl, schema }) : openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
+  const store =
+    dialect === 'postgres'
+      ? openStore({ kind: 'postgres', url: pgUrl, schema })
+      : openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
   await store.migrate();
-  const aws = createAwsClients({ region: 'us-east-1', endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url }, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  const aws = createAwsClients({
+    region: 'us-east-1',
+    endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url },
+    credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+  });
   const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
   const customers = new CustomerRepository(store.db);
-  const processor = new EventProcessor({ db: store.db, customers, events: new EventRepository(store.db), entitlements: new SdkEntitlementReader(aws.entitlement), catalog: new ProductCatalog([product]), bus: new DomainEventBus(), clock: systemClock, logger });
+  const processor = new EventProcessor({
+    db: store.db,
+    customers,
+    events: new EventRepository(store.db),
+    entitlements: new SdkEntitlementReader(aws.entitlement),
+    catalog: new ProductCatalog([product]),
+    bus: new DomainEventBus(),
+    clock: systemClock,
+    logger,
+  });
   const queueUrl = sim.queueUrl('marketplace-subscription');
 
   // Fill the queue first, so the figure is processing speed, not publishing speed.
   const base = Date.now() - 3_600_000;
   for (let i = 0; i < total; i += 10) {
-    const entries = Array.from({ length: Math.min(10, total - i) }, (_, k) => ({ Id: String(k), MessageBody: envelope(i + k, (i + k) % 2 ? 'subscribe-success' : 'unsubscribe-pending', new Date(base + i + k)) }));
+    const entries = Array.from({ length: Math.min(10, total - i) }, (_, k) => ({
+      Id: String(k),
+      MessageBody: envelope(i + k, (i + k) % 2 ? 'subscribe-success' : 'unsubscribe-pending', new Date(base + i + k)),
+    }));
     await aws.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
   }
-  const consumers = Array.from({ length: consumerCount }, (_, n) => new NotificationQueueConsumer({ name: `bench-${n}`, queueUrl, sqs: aws.sqs, processor, logger, waitTimeSeconds: 1 }));
+  const consumers = Array.from(
+    { length: consumerCount },
+    (_, n) => new NotificationQueueConsumer({ name: `bench-${n}`, queueUrl, sqs: aws.sqs, processor, logger, waitTimeSeconds: 1 }),
+  );
   const memBefore = process.memoryUsage().rss;
   const started = process.hrtime.bigint();
   for (const c of consumers) c.start();
   // A message counts once it is deleted: the run ends when the queue holds nothing, visible or in flight.
   for (;;) {
-    const a = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const a = await aws.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
     if (Number(a.Attributes?.ApproximateNumberOfMessages) === 0 && Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible) === 0) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const c of consumers) await c.stop();
-  const applied = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const applied = await store.db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
   aws.destroy();
   await sim.stop();
   await store.close();
   if (dialect === 'postgres') await pgQuery(pgUrl, `drop schema ${schema} cascade`);
   rmSync(dir, { recursive: true, force: true });
   const perSecond = total / seconds;
-  console.log(`notifications: ${total} messages, ${consumerCount} consumers, ${dialect}: ${seconds.toFixed(2)} s, ${perSecond.toFixed(0)} messages/s, events stored ${Number(applied?.n)}, rss +${((process.memoryUsage().rss - memBefore) / 1e6).toFixed(0)} MB`);
+  console.log(
+    `notifications: ${total} messages, ${consumerCount} consumers, ${dialect}: ${seconds.toFixed(2)} s, ${perSecond.toFixed(0)} messages/s, events stored ${Number(applied?.n)}, rss +${((process.memoryUsage().rss - memBefore) / 1e6).toFixed(0)} MB`,
+  );
   return { perSecond, seconds };
 }
 

@@ -53,7 +53,13 @@ export async function benchRegistration(perModel = 500, inFlight = 8): Promise<v
   const store = openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
   await store.migrate();
   const products = [subscription, contract];
-  for (const p of products) sim.createProduct({ productCode: p.code, pricingModel: p.pricingModel, identity: p.identity, dimensions: p.dimensions.map((d) => ({ name: d.name })) });
+  for (const p of products)
+    sim.createProduct({
+      productCode: p.code,
+      pricingModel: p.pricingModel,
+      identity: p.identity,
+      dimensions: p.dimensions.map((d) => ({ name: d.name })),
+    });
   const config = loadConfig({
     MARKETPLACE_MODE: 'aws',
     SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
@@ -63,7 +69,11 @@ export async function benchRegistration(perModel = 500, inFlight = 8): Promise<v
     API_KEYS: 'bench=bench-api-key-0123456789abcdef',
     MARKETPLACE_PRODUCTS: JSON.stringify(products),
   });
-  const aws = createAwsClients({ region: 'us-east-1', endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url }, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  const aws = createAwsClients({
+    region: 'us-east-1',
+    endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url },
+    credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+  });
   // Time inside the SDK (serialising, signing, the HTTP round trip to the simulator, parsing).
   let sdkNs = 0n;
   const timer =
@@ -90,7 +100,14 @@ export async function benchRegistration(perModel = 500, inFlight = 8): Promise<v
       const sub = await sim.subscribe({
         productCode: product.code,
         confirmation: 'manual',
-        ...(product.pricingModel === 'contract' ? { entitlements: [{ dimension: 'seats', integerValue: 10 + i }, { dimension: 'sso', booleanValue: true }] } : {}),
+        ...(product.pricingModel === 'contract'
+          ? {
+              entitlements: [
+                { dimension: 'seats', integerValue: 10 + i },
+                { dimension: 'sso', booleanValue: true },
+              ],
+            }
+          : {}),
       });
       out.push(sub.registrationToken);
     }
@@ -140,7 +157,9 @@ export async function benchRegistration(perModel = 500, inFlight = 8): Promise<v
     }),
   );
   const seconds = ms(process.hrtime.bigint() - started) / 1000;
-  console.log(`registration subscription, ${perModel} with ${inFlight} in flight: ${(perModel / seconds).toFixed(0)} registrations/s (simulator in the same process)`);
+  console.log(
+    `registration subscription, ${perModel} with ${inFlight} in flight: ${(perModel / seconds).toFixed(0)} registrations/s (simulator in the same process)`,
+  );
 
   await new Promise<void>((r) => server.close(() => r()));
   aws.destroy();

@@ -7,7 +7,7 @@
  *                            quota (at least 400 s) and 20,000 notifications
  *   npm run bench -- notifications metering-ingest   only the named benchmarks
  *
- * `BENCH_DIALECT=postgres` with `TEST_DATABASE_URL` set runs the notification bench on PostgreSQL.
+ * `BENCH_DIALECT=postgres` with `TEST_DATABASE_URL` set runs the notification and webhook benches on PostgreSQL.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ const benches: Bench[] = [
   { name: 'notifications', file: 'notifications.ts', quick: ['5000', '4', dialect], full: ['20000', '4', dialect] },
   { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
   { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4'], full: ['100000', '4'] },
+  { name: 'webhook-delivery', file: 'webhook-delivery.ts', quick: ['2000', '200', dialect], full: ['20000', '1000', dialect] },
 ];
 
 function main(): void {
