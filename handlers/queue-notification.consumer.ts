@@ -1,6 +1,6 @@
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import type { Logger } from 'pino';
+import type { Logger } from '../src/platform/logger';
 import { Consumer } from 'sqs-consumer';
+import type { SqsMessage as Message, SQSClient } from '../src/aws/clients';
 import { parseQueueMessage } from '../src/events/envelope';
 import type { EventProcessor } from '../src/events/event-processor';
 
@@ -62,7 +62,6 @@ export class NotificationQueueConsumer {
     this.consumer.on('response_processed', () => {
       if (this.batchesOpen > 0) this.batchesOpen--;
     });
-
   }
 
   start(): void {
@@ -81,14 +80,16 @@ export class NotificationQueueConsumer {
     this.stopping = true;
     // The poll loop runs receive → handle → delete one after the other: no batch in hand means it is waiting in ReceiveMessage.
     this.consumer.stop(this.batchesOpen === 0 ? { abort: true } : undefined);
-    const deadline = Date.now() + (this.options.stopTimeoutMs ?? 25_000);
-    while ((this.inFlight.size > 0 || this.consumer.status.isPolling) && Date.now() < deadline) {
+    // A shutdown deadline in monotonic time: it bounds how long we wait, it dates nothing.
+    const deadline = performance.now() + (this.options.stopTimeoutMs ?? 25_000);
+    while ((this.inFlight.size > 0 || this.consumer.status.isPolling) && performance.now() < deadline) {
       // Every pass waits on a real timer: with no handler in flight (the batch is being deleted),
       // a settled promise alone would spin on microtasks and starve the socket that delete awaits.
       const tick = new Promise((r) => setTimeout(r, 10));
       await (this.inFlight.size > 0 ? Promise.race([Promise.allSettled([...this.inFlight]), tick]) : tick);
     }
-    if (this.inFlight.size > 0) this.options.logger.warn({ queue: this.options.name, inFlight: this.inFlight.size }, 'stopped with notifications still in flight');
+    if (this.inFlight.size > 0)
+      this.options.logger.warn({ queue: this.options.name, inFlight: this.inFlight.size }, 'stopped with notifications still in flight');
   }
 
   get isRunning(): boolean {
@@ -112,7 +113,12 @@ export class NotificationQueueConsumer {
       if (result.status === 'fulfilled') done.push(message);
       else {
         this.options.logger.warn(
-          { queue: this.options.name, err: result.reason, messageId: message.MessageId, receiveCount: message.Attributes?.ApproximateReceiveCount },
+          {
+            queue: this.options.name,
+            err: result.reason,
+            messageId: message.MessageId,
+            receiveCount: message.Attributes?.ApproximateReceiveCount,
+          },
           'notification not processed; SQS will deliver it again',
         );
       }
@@ -125,7 +131,11 @@ export class NotificationQueueConsumer {
     const body = message.Body ?? '';
     const sent = Number(message.Attributes?.SentTimestamp);
     const parsed = parseQueueMessage(body, { messageId, sentTimestamp: Number.isFinite(sent) && sent > 0 ? new Date(sent) : undefined });
-    const result = await this.options.processor.handle(parsed, { dedupeKey: `sqs:${messageId}`, channel: `sqs:${this.options.name}`, body: body.slice(0, 16_000) });
+    const result = await this.options.processor.handle(parsed, {
+      dedupeKey: `sqs:${messageId}`,
+      channel: `sqs:${this.options.name}`,
+      body: body.slice(0, 16_000),
+    });
     this.counts.set(result.outcome, (this.counts.get(result.outcome) ?? 0) + 1);
     this.options.onOutcome?.(result.outcome);
     return message;

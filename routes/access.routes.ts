@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AccessCheckService } from '../src/entitlements/access-check.service';
 import { ValidationError } from '../src/platform/errors';
-import { customerJson } from './support/customer-json';
+import { customerJson } from '../src/customers/customer-view';
 
 /**
  * `GET /v1/access?customer=&dimension=&quantity=&product=`: may this customer use `quantity` of
@@ -13,17 +13,34 @@ export function accessRoutes(deps: { access: AccessCheckService }): Router {
   router.get('/v1/access', async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
     const quantity = quantityOf(q.quantity);
-    const { customer, decision, checkedAt } = await deps.access.check({ customer: q.customer!, product: q.product, dimension: q.dimension, quantity });
+    const { customer, decision, checkedAt } = await deps.access.check({
+      customer: q.customer!,
+      product: q.product,
+      dimension: q.dimension,
+      quantity,
+    });
     const c = customerJson(customer);
     res.json({
       allowed: decision.allowed,
       reason: decision.reason,
       message: decision.message,
-      customer: { id: c.id, productCode: c.productCode, status: c.status, freeTrial: c.freeTrial, finalWindowOpenedAt: c.finalWindowOpenedAt, endedAt: c.endedAt, entitlementsFetchedAt: c.entitlementsFetchedAt },
+      customer: {
+        id: c.id,
+        productCode: c.productCode,
+        status: c.status,
+        freeTrial: c.freeTrial,
+        finalWindowOpenedAt: c.finalWindowOpenedAt,
+        endedAt: c.endedAt,
+        entitlementsFetchedAt: c.entitlementsFetchedAt,
+      },
       dimension: q.dimension ?? null,
       quantity: quantity ?? null,
       entitled: decision.entitled
-        ? { valueType: decision.entitled.valueType, quantity: decision.entitled.quantity, expirationDate: decision.entitled.expirationDate?.toISOString() ?? null }
+        ? {
+            valueType: decision.entitled.valueType,
+            quantity: decision.entitled.quantity,
+            expirationDate: decision.entitled.expirationDate?.toISOString() ?? null,
+          }
         : null,
       overage: decision.overage,
       checkedAt: checkedAt.toISOString(),
@@ -37,7 +54,9 @@ function quantityOf(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) {
-    throw new ValidationError('quantity must be a finite number, at least 0.', { errors: [{ path: '/query/quantity', message: 'must be a finite number >= 0' }] });
+    throw new ValidationError('quantity must be a finite number, at least 0.', {
+      errors: [{ path: '/query/quantity', message: 'must be a finite number >= 0' }],
+    });
   }
   return n;
 }

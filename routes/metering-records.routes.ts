@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '../src/platform/logger';
 import type { MeterBucket } from '../src/metering/bucket';
 import type { BucketRepository } from '../src/metering/bucket.repository';
 import type { Clock } from '../src/platform/clock';
@@ -13,7 +13,7 @@ export function meteringRecordsRoutes(deps: { buckets: BucketRepository; clock: 
   const router = Router();
   router.get('/v1/metering/records', async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
-    const limit = q.limit ? Number(q.limit) : 100;
+    const limit = parseLimit(q.limit);
     const records = await deps.buckets.list({
       state: q.state as MeterBucket['state'] | undefined,
       customerId: q.customer,
@@ -31,10 +31,27 @@ export function meteringRecordsRoutes(deps: { buckets: BucketRepository; clock: 
     const bucket = await deps.buckets.findById(id);
     if (!bucket) throw new NotFoundError(`No metering record ${id}.`);
     const now = deps.clock.now();
-    if (!(await deps.buckets.requeue(id, ['failed', 'not_subscribed'], now))) {
-      throw new AppError(`Metering record ${id} is ${bucket.state}; only failed and not_subscribed records can be retried.`, { code: 'not_retryable', httpStatus: 409, details: { state: bucket.state } });
+    if (!(await deps.buckets.requeue(id, now))) {
+      throw new AppError(`Metering record ${id} is ${bucket.state}; only failed and not_subscribed records can be retried.`, {
+        code: 'not_retryable',
+        httpStatus: 409,
+        details: { state: bucket.state },
+      });
     }
-    deps.logger.info({ event: 'metering.state', bucketId: id, customerId: bucket.customerId, dimension: bucket.dimension, hour: bucket.hour.toISOString(), attempt: bucket.attempts, from: bucket.state, to: 'sealed', reason: 'operator retry' }, 'metering record requeued');
+    deps.logger.info(
+      {
+        event: 'metering.state',
+        bucketId: id,
+        customerId: bucket.customerId,
+        dimension: bucket.dimension,
+        hour: bucket.hour.toISOString(),
+        attempt: bucket.attempts,
+        from: bucket.state,
+        to: 'sealed',
+        reason: 'operator retry',
+      },
+      'metering record requeued',
+    );
     res.json(recordJson((await deps.buckets.findById(id))!));
   });
   return router;
@@ -44,10 +61,23 @@ function encodeCursor(b: MeterBucket): string {
   return Buffer.from(JSON.stringify([b.hour.toISOString(), b.id])).toString('base64url');
 }
 
+/**
+ * `limit`, strictly: digits only, 1 to 500. The request validator coerces `1e400` and `Infinity`
+ * to a number (Infinity), which would reach the query; refuse them here.
+ */
+function parseLimit(raw: unknown): number {
+  if (raw === undefined) return 100;
+  const text = String(raw);
+  const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 500) throw new ValidationError('limit must be an integer from 1 to 500');
+  return n;
+}
+
 function decodeCursor(cursor: string): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])))
+      return [v[0], v[1]];
   } catch {
     // fall through
   }
@@ -77,6 +107,8 @@ export function recordJson(b: MeterBucket): Record<string, unknown> {
     attempts: b.attempts,
     meteringRecordId: b.meteringRecordId,
     lastError: b.lastError,
+    holdReason: b.holdReason,
+    awsRequestId: b.awsRequestId,
     nextAttemptAt: b.nextAttemptAt?.toISOString() ?? null,
     sealedAt: b.sealedAt?.toISOString() ?? null,
     completedAt: b.completedAt?.toISOString() ?? null,

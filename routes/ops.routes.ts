@@ -2,7 +2,8 @@ import { Router } from 'express';
 
 export interface ReadinessCheck {
   readonly name: string;
-  check(): Promise<boolean>;
+  /** True when ready; false, or a reason in words, when not. */
+  check(): Promise<boolean | string>;
 }
 
 /** `/healthz`: the process answers. `/readyz`: every dependency check passes (store reachable, migrated, …). */
@@ -13,17 +14,21 @@ export function opsRoutes(deps: { readiness: readonly ReadinessCheck[] }): Route
   });
   router.get('/readyz', async (_req, res) => {
     const checks: Record<string, 'ok' | 'failing'> = {};
+    const reasons: Record<string, string> = {};
     for (const c of deps.readiness) {
-      let ok = false;
+      let result: boolean | string;
       try {
-        ok = await c.check();
+        result = await c.check();
       } catch {
-        ok = false;
+        result = false;
       }
-      checks[c.name] = ok ? 'ok' : 'failing';
+      checks[c.name] = result === true ? 'ok' : 'failing';
+      if (typeof result === 'string') reasons[c.name] = result;
     }
     const ready = Object.values(checks).every((v) => v === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not_ready', checks, ...(Object.keys(reasons).length ? { reasons } : {}) });
   });
   return router;
 }

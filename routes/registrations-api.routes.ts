@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { RegistrationService } from '../src/customers/registration.service';
-import { customerJson } from './support/customer-json';
+import { customerJson } from '../src/customers/customer-view';
 
 /**
  * `POST /v1/registrations`: the registration URL's work for sellers with their own landing page.

@@ -1,23 +1,31 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Express, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import type { Logger } from 'pino';
+import type { Logger } from './platform/logger';
+import type { ApiKey } from './platform/api-keys';
 import { parse as parseYaml } from 'yaml';
-import { requireApiKey } from '../routes/support/api-key-auth';
+import { requireApiKey, scopeTableFromSpec } from '../routes/support/api-key-auth';
+import { apiRateLimit, registrationRateLimit, snsRateLimit, type RateLimitSettings } from '../routes/support/rate-limits';
 import { notFoundHandler, problemHandler, type HtmlProblemRenderer } from '../routes/support/problem-json';
 import { responseConformance, type SpecViolation } from '../routes/support/response-conformance';
+import type { ServiceMetrics } from './metrics/service-metrics';
 
 /** The spec path of the registration URL; the configured path replaces it at start-up. */
 export const SPEC_REGISTRATION_PATH = '/marketplace/register';
 
 export interface AppOptions {
   readonly logger: Logger;
-  readonly apiKeys: ReadonlyArray<{ name: string; sha256: Buffer }>;
+  readonly apiKeys: readonly ApiKey[];
   readonly registrationPath: string;
-  readonly trustProxy: boolean;
+  readonly trustProxy: boolean | number | readonly string[];
+  /** Requests per minute before 429; 0 turns a limit off. Default: none. */
+  readonly rateLimits?: RateLimitSettings;
+  /** Origins besides this one that forms may submit to, redirects included (LOGIN_URL for the hand-off). Default none. */
+  readonly formActionOrigins?: readonly string[];
   /** Routers for buyer pages and ops (no API key). */
   readonly publicRouters: readonly Router[];
   /** Routers for `/v1/...` (API key required). */
@@ -31,12 +39,15 @@ export interface AppOptions {
    */
   readonly validateResponses?: boolean;
   readonly specViolations?: SpecViolation[];
+  /** Request metrics, and `GET /metrics` (API key with the `metrics` scope). Default: none. */
+  readonly metrics?: ServiceMetrics;
 }
 
 /** Loads openapi.yaml with the registration path as configured. */
 export function loadApiSpec(registrationPath = SPEC_REGISTRATION_PATH): Record<string, unknown> & { paths: Record<string, unknown> } {
   // From src/ when run from source, from dist/src/ when compiled.
-  const file = [join(__dirname, '..', 'openapi.yaml'), join(__dirname, '..', '..', 'openapi.yaml')].find((f) => existsSync(f)) ?? 'openapi.yaml';
+  const file =
+    [join(__dirname, '..', 'openapi.yaml'), join(__dirname, '..', '..', 'openapi.yaml')].find((f) => existsSync(f)) ?? 'openapi.yaml';
   const spec = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown> & { paths: Record<string, unknown> };
   if (registrationPath !== SPEC_REGISTRATION_PATH) {
     const paths: Record<string, unknown> = {};
@@ -49,16 +60,26 @@ export function loadApiSpec(registrationPath = SPEC_REGISTRATION_PATH): Record<s
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', options.trustProxy);
+  app.set('trust proxy', Array.isArray(options.trustProxy) ? [...(options.trustProxy as string[])] : options.trustProxy);
   const spec = loadApiSpec(options.registrationPath);
   if (options.validateResponses) app.use(responseConformance(spec, options.specViolations ?? []));
+  if (options.metrics) app.use(requestMetrics(options.metrics, options.registrationPath));
+  // A fresh nonce per response: the only inline script a page may run is one carrying it.
+  app.use((_req, res, next) => {
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    next();
+  });
   app.use(
     helmet({
       contentSecurityPolicy: {
         directives: {
-          // The onboarding form posts to this origin only.
-          'form-action': ["'self'"],
+          // The onboarding form posts to this origin, which may redirect to the seller's sign-in (the hand-off).
+          'form-action': ["'self'", ...(options.formActionOrigins ?? [])],
           'frame-ancestors': ["'none'"],
+          'script-src': [
+            "'self'",
+            (_req, res) => `'nonce-${String((res as unknown as { locals: { cspNonce?: string } }).locals.cspNonce)}'`,
+          ],
         },
       },
       referrerPolicy: { policy: 'no-referrer' },
@@ -67,14 +88,39 @@ export function createApp(options: AppOptions): Express {
   app.use(
     pinoHttp({
       logger: options.logger,
-      // Never log bodies: the registration form carries the Marketplace token.
-      serializers: { req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: String(req.url).split('?')[0] }) },
+      // Never log bodies (the registration form carries the Marketplace token), query strings or
+      // headers (API keys); the key's name is enough to know who called.
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({
+          id: req.id,
+          method: req.method,
+          path: String(req.url).split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customProps: (_req, res) => {
+        const name = (res as { locals?: { apiKeyName?: unknown } }).locals?.apiKeyName;
+        return typeof name === 'string' ? { apiKey: name } : {};
+      },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
-  // The API key is checked before any body is parsed or validated: without one, nothing about the
-  // request is examined and the answer is 401, whatever the body or path.
-  app.use('/v1', requireApiKey(options.apiKeys));
+  if (options.metrics) {
+    const metrics = options.metrics;
+    app.use('/metrics', requireApiKey(options.apiKeys, scopeTableFromSpec(spec, ['/metrics']), '/metrics'));
+    app.get('/metrics', (_req, res, next) => {
+      metrics
+        .exposition()
+        .then(({ contentType, body }) => res.type(contentType).send(body))
+        .catch(next);
+    });
+  }
+  const limits = options.rateLimits ?? { registrationPerMinute: 0, snsPerMinute: 0, apiPerMinute: 0 };
+  // The API key (and its scope) is checked before any body is parsed or validated: without one,
+  // nothing about the request is examined and the answer is 401, whatever the body or path.
+  app.use('/v1', requireApiKey(options.apiKeys, scopeTableFromSpec(spec, ['/v1']), '/v1'), apiRateLimit(limits.apiPerMinute));
+  app.post(options.registrationPath, registrationRateLimit(limits.registrationPerMinute, options.renderHtmlProblem));
+  app.use('/marketplace/sns', snsRateLimit(limits.snsPerMinute));
   // SNS posts JSON with Content-Type text/plain (facts §4.2): keep this path's body as raw text.
   app.use('/marketplace/sns', express.text({ type: () => true, limit: '256kb' }));
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
@@ -83,7 +129,13 @@ export function createApp(options: AppOptions): Express {
     OpenApiValidator.middleware({
       apiSpec: spec as never,
       validateRequests: { allowUnknownQueryParameters: false },
-      validateResponses: options.validateResponses ? { onError: (error) => { throw error; } } : false,
+      validateResponses: options.validateResponses
+        ? {
+            onError: (error) => {
+              throw error;
+            },
+          }
+        : false,
       validateSecurity: false,
       validateFormats: true,
     }),
@@ -93,4 +145,31 @@ export function createApp(options: AppOptions): Express {
   app.use(notFoundHandler);
   app.use(problemHandler(options.logger, options.renderHtmlProblem, [options.registrationPath]));
   return app;
+}
+
+/**
+ * Times every request by its route template (never the raw path: ids would make one series per
+ * customer) and counts the 429s of the rate limits.
+ */
+function requestMetrics(metrics: ServiceMetrics, registrationPath: string): express.RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const template = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof template === 'string' ? `${req.baseUrl}${template}` : 'unmatched';
+      stop({ method: req.method, route, status: String(res.statusCode) });
+      if (res.statusCode === 429) {
+        const path = req.originalUrl.split('?')[0] ?? '';
+        const limit = path.startsWith('/v1/')
+          ? 'api'
+          : path.startsWith('/marketplace/sns')
+            ? 'sns'
+            : path === registrationPath
+              ? 'registration'
+              : 'other';
+        metrics.rateLimitRefusals.inc({ limit });
+      }
+    });
+    next();
+  };
 }

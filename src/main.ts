@@ -1,18 +1,19 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startBackgroundWork, type Stoppable } from '../handlers/background-work';
 import { createAwsClients } from './aws/clients';
 import { ConfigError, loadConfig, type Config } from './config';
+import { clocksForMode, meterOnAdvance } from './console/demo-clock';
 import { createContainer } from './container';
-import { systemClock } from './platform/clock';
+import { listenHttp } from './platform/http-server';
 import { createLogger, type Logger } from './platform/logger';
 import { openStore } from './store/database';
 
-/** How long a graceful stop may take before the process exits anyway. */
-const SHUTDOWN_DEADLINE_MS = 15_000;
-
 /**
  * Composition root: config → logger → store (migrated) → AWS clients (or the embedded
- * simulator) → services → HTTP. SIGTERM stops HTTP, then the rest, within a deadline.
+ * simulator) → services → HTTP. SIGTERM (or SIGINT) stops taking requests and messages, lets the
+ * calls in flight finish, then closes the rest, within `SHUTDOWN_TIMEOUT_SECONDS`; a second signal
+ * exits at once.
  */
 async function main(): Promise<void> {
   let config: Config;
@@ -25,11 +26,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
+  // aws mode: the system clock. Simulator mode: one demo clock shared with the simulator ("Advance one hour").
+  const clocks = clocksForMode(config.mode);
   for (const notice of config.notices) logger.warn(notice);
   const stoppables: Stoppable[] = [];
 
-  const store = openStore(config.database.kind === 'sqlite' ? { kind: 'sqlite', path: config.database.path } : { kind: 'postgres', url: config.database.url });
+  const store = openStore(
+    config.database.kind === 'sqlite' ? { kind: 'sqlite', path: config.database.path } : { kind: 'postgres', url: config.database.url },
+  );
   stoppables.push({ name: 'store', stop: () => store.close() });
   const { applied } = await store.migrate();
   logger.info({ dialect: store.dialect, applied }, 'store ready');
@@ -37,6 +42,9 @@ async function main(): Promise<void> {
   let endpoints = config.aws.endpoints;
   let queues = config.notifications.queues;
   let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  let simulatorOrigin: string | undefined;
+  let simulatorPageUrl: string | undefined;
+  let onAdvance: ((emitter: { runOnce(): Promise<unknown> }) => void) | undefined;
   if (config.mode === 'simulator') {
     // Only the composition root may load the simulator (design §1).
     const { startSimulator } = await import('./simulator');
@@ -44,7 +52,9 @@ async function main(): Promise<void> {
       port: config.simulator.port,
       registrationUrl: `${config.http.publicUrl}${config.registration.path}`,
       logger: (line: string) => logger.debug({ component: 'simulator' }, line),
+      ...(clocks.shared ? { clock: clocks.shared } : {}),
     });
+    onAdvance = (emitter) => void meterOnAdvance(simulator, emitter, logger);
     for (const product of config.products) {
       simulator.createProduct({
         productCode: product.code,
@@ -56,28 +66,64 @@ async function main(): Promise<void> {
     stoppables.unshift({ name: 'simulator', stop: () => simulator.stop() });
     endpoints = { metering: simulator.url, entitlement: simulator.url, sqs: simulator.url };
     if (queues.length === 0) {
-      queues = (['subscription', 'entitlement', 'eventbridge'] as const).map((name) => ({ name, url: simulator.queueUrl(`marketplace-${name}`) }));
+      queues = (['subscription', 'entitlement', 'eventbridge'] as const).map((name) => ({
+        name,
+        url: simulator.queueUrl(`marketplace-${name}`),
+      }));
     }
     credentials = { accessKeyId: 'simulator', secretAccessKey: 'simulator' };
-    logger.info({ simulator: `${simulator.url}/simulator` }, `local AWS Marketplace simulator: open ${simulator.url}/simulator to subscribe as a buyer`);
+    simulatorOrigin = new URL(simulator.url).origin;
+    simulatorPageUrl = `${simulator.url}/simulator`;
+    logger.info(
+      { simulator: `${simulator.url}/simulator` },
+      `local AWS Marketplace simulator: open ${simulator.url}/simulator to subscribe as a buyer`,
+    );
   }
 
   const aws = createAwsClients({ region: config.aws.region, entitlementRegion: config.aws.entitlementRegion, endpoints, credentials });
   stoppables.push({ name: 'aws clients', stop: async () => aws.destroy() });
-  const container = createContainer({ config, store, aws, clock: systemClock, logger, queues, trustSimulatorSns: config.mode === 'simulator' });
-  // A MeterUsage DryRun refused by AWS rejects here and stops the process (facts §1.7).
-  stoppables.unshift(...(await startBackgroundWork({ container, config, clock: systemClock, logger })));
-  if (queues.length === 0) logger.warn('no notification queue configured: subscription changes are not received (set SUBSCRIPTION_QUEUE_URL, ENTITLEMENT_QUEUE_URL or EVENTBRIDGE_QUEUE_URL)');
-
-  const server: Server = container.app.listen(config.http.port, config.http.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  const container = createContainer({
+    config,
+    store,
+    aws,
+    clock: clocks.service,
+    logger,
+    queues,
+    simulatorOrigin,
+    ...(simulatorPageUrl ? { simulatorPageUrl } : {}),
   });
-  stoppables.unshift({ name: 'http', stop: () => closeServer(server) });
-  logger.info({ url: config.http.publicUrl, mode: config.mode, registrationUrl: `${config.http.publicUrl}${config.registration.path}` }, 'marketplace-bridge listening');
+  // A MeterUsage DryRun refused by AWS rejects here and stops the process (facts §1.7).
+  const background = await startBackgroundWork({ container, config, clock: clocks.service, logger });
+  if (config.metering.enabled) onAdvance?.(container.emitter);
+  if (queues.length === 0)
+    logger.warn(
+      'no notification queue configured: subscription changes are not received (set SUBSCRIPTION_QUEUE_URL, ENTITLEMENT_QUEUE_URL or EVENTBRIDGE_QUEUE_URL)',
+    );
 
-  installShutdown(stoppables, logger);
+  const server: Server = await listenHttp(container.app, config.http.host, config.http.port, config.http);
+  logger.info(
+    {
+      url: config.http.publicUrl,
+      port: (server.address() as AddressInfo).port,
+      mode: config.mode,
+      registrationUrl: `${config.http.publicUrl}${config.registration.path}`,
+    },
+    `marketplace-bridge listening: open ${config.http.publicUrl}/ to start`,
+  );
+
+  let drained: Promise<void> = Promise.resolve();
+  installShutdown(
+    [
+      // New connections are refused at once; requests under way finish while the rest stops.
+      { name: 'http: stop accepting', stop: async () => void (drained = closeServer(server)) },
+      // Consumers stop polling, then the metering tick finishes the calls in flight.
+      ...background,
+      { name: 'http: requests in flight', stop: () => drained },
+      ...stoppables,
+    ],
+    logger,
+    config.shutdownTimeoutMs,
+  );
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -87,18 +133,21 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function installShutdown(stoppables: Stoppable[], logger: Logger): void {
+function installShutdown(parts: readonly Stoppable[], logger: Logger, deadlineMs: number): void {
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'stopping');
+    logger.info({ signal, deadlineMs }, 'stopping');
     const timer = setTimeout(() => {
       logger.error('graceful stop took too long; exiting');
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
+    }, deadlineMs);
     timer.unref();
-    for (const part of stoppables) {
+    for (const part of parts) {
       try {
         await part.stop();
       } catch (error) {

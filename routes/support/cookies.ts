@@ -17,7 +17,19 @@ export interface CookieOptions {
 
 /** A Set-Cookie value for a session: HttpOnly, SameSite=Lax (the buyer arrives by a cross-site POST, then a GET). */
 export function sessionCookie(name: string, value: string, options: CookieOptions): string {
-  return [`${name}=${value}`, `Path=${options.path}`, `Max-Age=${options.maxAgeSeconds}`, 'HttpOnly', 'SameSite=Lax', options.secure ? 'Secure' : '']
+  return [
+    `${name}=${value}`,
+    `Path=${options.path}`,
+    `Max-Age=${options.maxAgeSeconds}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    options.secure ? 'Secure' : '',
+  ]
     .filter(Boolean)
     .join('; ');
+}
+
+/** A Set-Cookie value that removes the cookie (same name, path and flags; expired). */
+export function clearCookie(name: string, options: Omit<CookieOptions, 'maxAgeSeconds'>): string {
+  return sessionCookie(name, '', { ...options, maxAgeSeconds: 0 });
 }

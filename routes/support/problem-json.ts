@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from 'pino';
+import type { Logger } from '../../src/platform/logger';
 import { AppError, isAppError, UnavailableError } from '../../src/platform/errors';
 import { isTransientDbError } from '../../src/store/dialect';
 
@@ -28,9 +28,22 @@ export function translateError(error: unknown): unknown {
 /** The problem document for an error already passed through {@link translateError}. */
 function problemFor(error: unknown): Problem {
   if (isAppError(error)) {
-    return { type: `about:blank`, title: titleFor(error.httpStatus), status: error.httpStatus, code: error.code, detail: error.message, ...(error.details ?? {}) };
+    return {
+      type: `about:blank`,
+      title: titleFor(error.httpStatus),
+      status: error.httpStatus,
+      code: error.code,
+      detail: error.message,
+      ...(error.details ?? {}),
+    };
   }
-  const e = error as { status?: number; statusCode?: number; errors?: Array<{ path?: string; message?: string }>; message?: string; type?: string };
+  const e = error as {
+    status?: number;
+    statusCode?: number;
+    errors?: Array<{ path?: string; message?: string }>;
+    message?: string;
+    type?: string;
+  };
   const status = e?.status ?? e?.statusCode;
   // Request validation (express-openapi-validator) and body-parser errors carry a 4xx status.
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -38,9 +51,20 @@ function problemFor(error: unknown): Problem {
       type: 'about:blank',
       title: titleFor(status),
       status,
-      code: status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'validation_failed',
+      code:
+        status === 404
+          ? 'not_found'
+          : status === 405
+            ? 'method_not_allowed'
+            : status === 413
+              ? 'payload_too_large'
+              : status === 415
+                ? 'unsupported_media_type'
+                : 'validation_failed',
       detail: e.message ?? titleFor(status),
-      ...(Array.isArray(e.errors) ? { errors: e.errors.map((x) => ({ path: String(x.path ?? ''), message: String(x.message ?? '') })) } : {}),
+      ...(Array.isArray(e.errors)
+        ? { errors: e.errors.map((x) => ({ path: String(x.path ?? ''), message: String(x.message ?? '') })) }
+        : {}),
     };
   }
   return { type: 'about:blank', title: titleFor(500), status: 500, code: 'internal', detail: 'An unexpected error occurred.' };
@@ -48,9 +72,19 @@ function problemFor(error: unknown): Problem {
 
 function titleFor(status: number): string {
   const titles: Record<number, string> = {
-    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
-    413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
-    500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    409: 'Conflict',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+    422: 'Unprocessable Content',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
   };
   return titles[status] ?? 'Error';
 }
@@ -63,8 +97,9 @@ export type HtmlProblemRenderer = (problem: Problem) => string;
  * (`/marketplace/...`), a Retry-After for retryable errors, 5xx logged.
  */
 export function problemHandler(logger: Logger, renderHtml?: HtmlProblemRenderer, buyerPaths: readonly string[] = []): ErrorRequestHandler {
-  // The buyer's browser reaches `/marketplace/...` and the registration URL, wherever it is configured.
-  const isBuyerPath = (path: string) => path.startsWith('/marketplace/') || buyerPaths.includes(path);
+  // The buyer's browser reaches `/marketplace/...` and the registration URL, wherever it is
+  // configured; SNS (a machine) reaches `/marketplace/sns`.
+  const isBuyerPath = (path: string) => (path.startsWith('/marketplace/') && path !== '/marketplace/sns') || buyerPaths.includes(path);
   return (raw, req, res, _next) => {
     const error = translateError(raw);
     const problem = problemFor(error);

@@ -45,7 +45,13 @@ export function responseConformance(spec: Spec, violations: SpecViolation[]): Re
           const content = resolve(declared).content;
           // A redirect's body is only a courtesy link: its media type is not part of the contract.
           if (contentType && (status < 300 || status >= 400) && (!content || !(contentType in content))) {
-            violations.push({ method: req.method, path, status, contentType, problem: `${contentType} is not declared for status ${status}` });
+            violations.push({
+              method: req.method,
+              path,
+              status,
+              contentType,
+              problem: `${contentType} is not declared for status ${status}`,
+            });
           }
         }
       }

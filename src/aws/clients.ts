@@ -3,6 +3,9 @@ import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering'
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 /** Where and how to reach AWS. Endpoints left undefined fall back to the SDK's own resolution (`AWS_ENDPOINT_URL_*`). */
+/** The SQS types the queue consumer (handlers/) needs, so that it takes them from here, not from the SDK. */
+export type { Message as SqsMessage, SQSClient } from '@aws-sdk/client-sqs';
+
 export interface AwsClientOptions {
   readonly region: string;
   /** Region of the Entitlement Service. Default us-east-1, the only one AWS documents for it (facts §2.1). */
@@ -26,10 +29,17 @@ export interface AwsClients {
 
 export function createAwsClients(options: AwsClientOptions): AwsClients {
   const common = { region: options.region, credentials: options.credentials, maxAttempts: options.maxAttempts ?? 3 };
-  const metering = new MarketplaceMeteringClient({ ...common, ...(options.endpoints?.metering ? { endpoint: options.endpoints.metering } : {}) });
+  const metering = new MarketplaceMeteringClient({
+    ...common,
+    ...(options.endpoints?.metering ? { endpoint: options.endpoints.metering } : {}),
+  });
   // GetEntitlements is documented in us-east-1 only (facts §2.1): the SDK would build a host for
   // any region given, so the entitlement client does not follow AWS_REGION.
-  const entitlement = new MarketplaceEntitlementServiceClient({ ...common, region: options.entitlementRegion ?? 'us-east-1', ...(options.endpoints?.entitlement ? { endpoint: options.endpoints.entitlement } : {}) });
+  const entitlement = new MarketplaceEntitlementServiceClient({
+    ...common,
+    region: options.entitlementRegion ?? 'us-east-1',
+    ...(options.endpoints?.entitlement ? { endpoint: options.endpoints.entitlement } : {}),
+  });
   const sqs = new SQSClient({ ...common, ...(options.endpoints?.sqs ? { endpoint: options.endpoints.sqs } : {}) });
   return {
     metering,

@@ -22,7 +22,11 @@ export class SdkCustomerResolver implements CustomerResolver {
       throw new AwsCallError('ResolveCustomer', facts);
     }
     if (!answer.ProductCode) {
-      throw new AwsCallError('ResolveCustomer', { code: 'IncompleteAnswer', fault: 'server', message: 'ResolveCustomer answered without a ProductCode' });
+      throw new AwsCallError('ResolveCustomer', {
+        code: 'IncompleteAnswer',
+        kind: 'transient',
+        message: 'ResolveCustomer answered without a ProductCode',
+      });
     }
     return {
       productCode: answer.ProductCode,

@@ -16,7 +16,10 @@ export class SdkEntitlementReader implements EntitlementReader {
     const filter = entitlementFilter(identity);
     const out: Entitlement[] = [];
     try {
-      for await (const page of paginateGetEntitlements({ client: this.client, pageSize: 25 }, { ProductCode: productCode, Filter: filter })) {
+      for await (const page of paginateGetEntitlements(
+        { client: this.client, pageSize: 25 },
+        { ProductCode: productCode, Filter: filter },
+      )) {
         for (const e of page.Entitlements ?? []) {
           if (belongsTo(e, identity)) out.push(toEntitlement(e));
         }

@@ -5,8 +5,11 @@ import { AppError } from '../platform/errors';
 import type { ProductCatalog } from '../products/product-config';
 import { decideAccess, type AccessDecision, type MeteringHealth } from './access-decision';
 
+/** A 12-digit AWS account id (CustomerAWSAccountId). */
+const AWS_ACCOUNT_ID = /^[0-9]{12}$/;
+
 export interface AccessQuery {
-  /** Our customer id, the LicenseArn or the CustomerIdentifier. */
+  /** Our customer id, the LicenseArn, the CustomerIdentifier or the buyer's AWS account id. */
   readonly customer: string;
   /** The product code, when a CustomerIdentifier names the buyer on several products. */
   readonly product?: string;
@@ -41,7 +44,11 @@ export class AccessCheckService {
     const customer = await this.findOne(query);
     const product = this.deps.catalog.find(customer.productCode);
     if (!product) {
-      throw new AppError(`The customer's product ${customer.productCode} is not configured.`, { code: 'unknown_product', httpStatus: 404, details: { productCode: customer.productCode } });
+      throw new AppError(`The customer's product ${customer.productCode} is not configured.`, {
+        code: 'unknown_product',
+        httpStatus: 404,
+        details: { productCode: customer.productCode },
+      });
     }
     if (query.dimension !== undefined && !product.dimensions.some((d) => d.name === query.dimension)) {
       throw new AppError(`Product ${product.code} has no dimension "${query.dimension}".`, {
@@ -51,21 +58,53 @@ export class AccessCheckService {
       });
     }
     const entitlements = product.pricingModel === 'subscription' ? [] : await this.deps.customers.listEntitlements(customer.id);
-    const decision = decideAccess({ customer, product, entitlements, metering: this.deps.metering(), now }, { dimension: query.dimension, quantity: query.quantity });
+    const decision = decideAccess(
+      { customer, product, entitlements, metering: this.deps.metering(), now },
+      { dimension: query.dimension, quantity: query.quantity },
+    );
     return { customer, decision, checkedAt: now };
   }
 
   private async findOne(query: AccessQuery): Promise<Customer> {
-    const found = (await this.deps.customers.findByReference(query.customer)).filter((c) => query.product === undefined || c.productCode === query.product);
+    let found = (await this.deps.customers.findByReference(query.customer)).filter(
+      (c) => query.product === undefined || c.productCode === query.product,
+    );
+    if (found.length === 0 && AWS_ACCOUNT_ID.test(query.customer)) {
+      found = await this.deps.customers.findByAccount(query.customer, query.product);
+      if (found.length > 1) {
+        // Concurrent agreements: every licence is its own customer, answered on its own.
+        throw new AppError(
+          `Account ${query.customer} holds ${found.length} licences${query.product ? ` of product ${query.product}` : ''}; send one LicenseArn or our customer id.`,
+          {
+            code: 'several_licences',
+            httpStatus: 409,
+            details: {
+              licences: found.map((c) => ({
+                customerId: c.id,
+                productCode: c.productCode,
+                licenseArn: c.licenseArn,
+                status: c.subscription.status,
+              })),
+            },
+          },
+        );
+      }
+    }
     if (found.length === 0) {
-      throw new AppError(`No customer is known as "${query.customer.slice(0, 80)}"${query.product ? ` for product ${query.product}` : ''}.`, { code: 'unknown_customer', httpStatus: 404 });
+      throw new AppError(
+        `No customer is known as "${query.customer.slice(0, 80)}"${query.product ? ` for product ${query.product}` : ''}.`,
+        { code: 'unknown_customer', httpStatus: 404 },
+      );
     }
     if (found.length > 1) {
-      throw new AppError(`"${query.customer.slice(0, 80)}" names customers of several products; add the product, or send our customer id or the LicenseArn.`, {
-        code: 'ambiguous_customer',
-        httpStatus: 409,
-        details: { productCodes: found.map((c) => c.productCode) },
-      });
+      throw new AppError(
+        `"${query.customer.slice(0, 80)}" names customers of several products; add the product, or send our customer id or the LicenseArn.`,
+        {
+          code: 'ambiguous_customer',
+          httpStatus: 409,
+          details: { productCodes: found.map((c) => c.productCode) },
+        },
+      );
     }
     return found[0]!;
   }

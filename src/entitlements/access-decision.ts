@@ -84,15 +84,33 @@ const isContract = (p: ProductConfig): boolean => p.pricingModel !== 'subscripti
 export function decideAccess(facts: AccessFacts, request: AccessRequest): AccessDecision {
   const { customer, product, now } = facts;
   const quantity = request.quantity ?? 1;
-  const refuse = (reason: AccessReason, message: string, entitled: EntitledAmount | null = null): AccessDecision => ({ allowed: false, reason, message, entitled, overage: 0 });
+  const refuse = (reason: AccessReason, message: string, entitled: EntitledAmount | null = null): AccessDecision => ({
+    allowed: false,
+    reason,
+    message,
+    entitled,
+    overage: 0,
+  });
 
   const status = customer.subscription.status;
-  if (status === 'pending') return refuse('awaiting_confirmation', 'AWS Marketplace has not confirmed the subscription yet (subscribe-success or License Updated); try again shortly');
-  if (status === 'failed') return refuse('subscription_failed', 'AWS Marketplace reported that the subscription failed (subscribe-fail); the buyer must subscribe again');
-  if (status === 'unsubscribe_pending') return refuse('subscription_ending', 'the buyer cancelled: the subscription is in its final metering window');
+  if (status === 'pending')
+    return refuse(
+      'awaiting_confirmation',
+      'AWS Marketplace has not confirmed the subscription yet (subscribe-success or License Updated); try again shortly',
+    );
+  if (status === 'failed')
+    return refuse(
+      'subscription_failed',
+      'AWS Marketplace reported that the subscription failed (subscribe-fail); the buyer must subscribe again',
+    );
+  if (status === 'unsubscribe_pending')
+    return refuse('subscription_ending', 'the buyer cancelled: the subscription is in its final metering window');
   if (status === 'unsubscribed') return refuse('subscription_ended', 'the subscription has ended');
   if (product.meteringApi === 'meter-usage' && !facts.metering.allowed) {
-    return refuse('metering_unavailable', 'usage cannot be metered with AWS Marketplace for now and the product is configured to fail closed');
+    return refuse(
+      'metering_unavailable',
+      'usage cannot be metered with AWS Marketplace for now and the product is configured to fail closed',
+    );
   }
 
   if (!isContract(product)) {
@@ -111,14 +129,20 @@ export function decideAccess(facts: AccessFacts, request: AccessRequest): Access
   const billedAboveEntitlement = product.pricingModel === 'contract-with-consumption' && dimension?.metered === true;
   const entitlement = current.find((e) => e.dimension === request.dimension);
   if (!entitlement) {
-    if (billedAboveEntitlement) return allow('billed_as_overage', `the contract includes no ${request.dimension}: all of it is billed as usage`, null, quantity);
+    if (billedAboveEntitlement)
+      return allow('billed_as_overage', `the contract includes no ${request.dimension}: all of it is billed as usage`, null, quantity);
     const lapsed = facts.entitlements.some((e) => e.dimension === request.dimension);
-    return refuse('not_entitled', lapsed ? `the entitlement to ${request.dimension} has expired` : `the contract does not include ${request.dimension}`);
+    return refuse(
+      'not_entitled',
+      lapsed ? `the entitlement to ${request.dimension} has expired` : `the contract does not include ${request.dimension}`,
+    );
   }
   const entitled = amountOf(entitlement);
   switch (entitlement.value.type) {
     case 'boolean':
-      return entitlement.value.value ? allow('feature_enabled', `${request.dimension} is enabled`, entitled) : refuse('feature_disabled', `${request.dimension} is not enabled by the contract`, entitled);
+      return entitlement.value.value
+        ? allow('feature_enabled', `${request.dimension} is enabled`, entitled)
+        : refuse('feature_disabled', `${request.dimension} is not enabled by the contract`, entitled);
     case 'string':
     case 'none':
       return allow('within_entitlement', `the contract includes ${request.dimension}`, entitled);
@@ -126,7 +150,13 @@ export function decideAccess(facts: AccessFacts, request: AccessRequest): Access
     case 'double': {
       const limit = entitlement.value.value;
       if (quantity <= limit) return allow('within_entitlement', `${quantity} of ${limit} ${request.dimension} entitled`, entitled);
-      if (billedAboveEntitlement) return allow('billed_as_overage', `${quantity - limit} ${request.dimension} above the ${limit} entitled are billed as usage`, entitled, quantity - limit);
+      if (billedAboveEntitlement)
+        return allow(
+          'billed_as_overage',
+          `${quantity - limit} ${request.dimension} above the ${limit} entitled are billed as usage`,
+          entitled,
+          quantity - limit,
+        );
       return refuse('exceeds_entitlement', `${quantity} ${request.dimension} asked, the contract entitles ${limit}`, entitled);
     }
   }

@@ -4,11 +4,10 @@
  * final-metering window (facts §5.3: the AWS sample treats no entitlement, or only expired ones, as
  * the end of the contract; seed: "Surveiller les modifications apportées aux abonnements").
  */
-import type { Transaction } from 'kysely';
 import type { Customer, Entitlement } from '../customers/customer';
 import type { CustomerRepository } from '../customers/customer.repository';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
-import type { Database } from '../store/schema';
+import type { Tx } from '../store/schema';
 
 /** True when the contract grants nothing at `at`: no entitlement, or every one expired. */
 export function contractEnded(entitlements: readonly Entitlement[], at: Date): boolean {
@@ -31,7 +30,7 @@ export interface SnapshotResult {
  */
 export async function storeSnapshot(
   deps: { customers: CustomerRepository },
-  tx: Transaction<Database>,
+  tx: Tx,
   customer: Customer,
   entitlements: readonly Entitlement[],
   fetchedAt: Date,

@@ -59,7 +59,11 @@ function parseQueueMessageUnsafe(body: string, meta: QueueMessageMeta): ParseRes
     if (type === 'Notification') return parseSnsNotification(value, 'sns-sqs');
     if (type === 'SubscriptionConfirmation' || type === 'UnsubscribeConfirmation') {
       // A queue normally gets these only for cross-account subscriptions; they must be confirmed by an operator.
-      return { ok: false, reason: `SNS ${type} delivered to the queue: confirm the subscription out of band`, dedupeKey: readString(value, ['MessageId']) ?? meta.messageId };
+      return {
+        ok: false,
+        reason: `SNS ${type} delivered to the queue: confirm the subscription out of band`,
+        dedupeKey: readString(value, ['MessageId']) ?? meta.messageId,
+      };
     }
     if (!looksLikeMarketplaceMessage(value) && !looksLikeEventBridgeEvent(value)) {
       return { ok: false, reason: `unknown SNS message Type "${snippet(type)}"`, dedupeKey: meta.messageId };
@@ -96,7 +100,11 @@ export function parseSnsHttpBody(body: string): SnsHttpParseResult {
       const subscribeUrl = readString(value, ['SubscribeURL']);
       const token = readString(value, ['Token']);
       if (!messageId || !topicArn || !subscribeUrl || !token) {
-        return { ok: false, reason: `SNS ${type} lacks MessageId, TopicArn, SubscribeURL or Token`, ...(messageId ? { dedupeKey: messageId } : {}) };
+        return {
+          ok: false,
+          reason: `SNS ${type} lacks MessageId, TopicArn, SubscribeURL or Token`,
+          ...(messageId ? { dedupeKey: messageId } : {}),
+        };
       }
       return { ok: true, control: { type, topicArn, subscribeUrl, token, messageId } };
     }

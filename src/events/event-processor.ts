@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Logger } from 'pino';
+import type { Logger } from '../platform/logger';
 import type { Customer, Entitlement } from '../customers/customer';
 import type { CustomerRepository } from '../customers/customer.repository';
 import type { EntitlementReader } from '../customers/ports';
@@ -9,7 +8,7 @@ import type { Clock } from '../platform/clock';
 import type { DomainEvent, DomainEventBus } from '../platform/domain-events';
 import { hasContract, type ProductCatalog } from '../products/product-config';
 import { isUniqueViolation } from '../store/dialect';
-import type { Database } from '../store/schema';
+import type { Db, Tx } from '../store/schema';
 import { agreementFactsOf } from './agreement-facts';
 import type { EventOutcome, EventRepository, StoredEvent } from './event.repository';
 import { parseEventBridgeEvent } from './eventbridge-event';
@@ -23,7 +22,7 @@ export interface ProcessResult {
 }
 
 export interface EventProcessorDeps {
-  readonly db: Kysely<Database>;
+  readonly db: Db;
   readonly customers: CustomerRepository;
   readonly events: EventRepository;
   readonly entitlements: EntitlementReader;
@@ -59,16 +58,26 @@ export class EventProcessor {
     const { events, catalog, clock } = this.deps;
     const product = event.productCode ? catalog.find(event.productCode) : undefined;
     if (event.productCode && !product) {
-      return this.reject(event.dedupeKey, event.channel, `product ${event.productCode} is not configured in this service`, event.payload, event);
+      return this.reject(
+        event.dedupeKey,
+        event.channel,
+        `product ${event.productCode} is not configured in this service`,
+        event.payload,
+        event,
+      );
     }
     if (!event.productCode && !event.agreementId) {
       return this.reject(event.dedupeKey, event.channel, 'the notification names neither a product nor an agreement', event.payload, event);
     }
     // Read the contract first, outside the transaction (facts §5.3: the notification says only that it changed).
-    const needsEntitlements = product !== undefined && hasContract(product.pricingModel) && (event.kind === 'entitlement-updated' || event.kind === 'license-updated');
+    const needsEntitlements =
+      product !== undefined &&
+      hasContract(product.pricingModel) &&
+      (event.kind === 'entitlement-updated' || event.kind === 'license-updated');
     // An early look that keeps a redelivered copy from spending GetEntitlements quota. It decides
     // nothing: the unique keys in `events`, inside the transaction, do.
-    if ((needsEntitlements || event.secondaryDedupeKey) && (await events.isRecorded(event.dedupeKey, event.secondaryDedupeKey))) return { outcome: 'duplicate' };
+    if ((needsEntitlements || event.secondaryDedupeKey) && (await events.isRecorded(event.dedupeKey, event.secondaryDedupeKey)))
+      return { outcome: 'duplicate' };
     let snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined;
     if (needsEntitlements && product) {
       // Taken before the read: of two overlapping reads, the later-started one is the newer snapshot.
@@ -89,25 +98,51 @@ export class EventProcessor {
       }
     }
     for (const e of effects) await this.deps.bus.publish(e);
-    this.deps.logger.info({ kind: event.kind, channel: event.channel, outcome: result.outcome, customerId: result.customerId, reason: result.reason }, 'marketplace notification');
+    this.deps.logger.info(
+      { kind: event.kind, channel: event.channel, outcome: result.outcome, customerId: result.customerId, reason: result.reason },
+      'marketplace notification',
+    );
     return result;
   }
 
   /** Records a notification that can never be applied, so that acknowledging it loses nothing. */
   async reject(dedupeKey: string, channel: string, reason: string, payload: unknown, event?: MarketplaceEvent): Promise<ProcessResult> {
     const recorded = await this.deps.events.record(
-      { dedupeKey, channel, kind: event?.kind, eventTime: event?.eventTime, agreementId: event?.agreementId, outcome: 'rejected', reason, payload },
+      {
+        dedupeKey,
+        channel,
+        kind: event?.kind,
+        eventTime: event?.eventTime,
+        agreementId: event?.agreementId,
+        outcome: 'rejected',
+        reason,
+        payload,
+      },
       this.deps.clock.now(),
     );
     if (recorded) this.deps.logger.warn({ channel, reason, dedupeKey }, 'marketplace notification rejected');
     return { outcome: recorded ? 'rejected' : 'duplicate', reason };
   }
 
-  private async apply(tx: Transaction<Database>, event: MarketplaceEvent, snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined, effects: DomainEvent[]): Promise<ProcessResult> {
+  private async apply(
+    tx: Tx,
+    event: MarketplaceEvent,
+    snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined,
+    effects: DomainEvent[],
+  ): Promise<ProcessResult> {
     const { events, customers, clock } = this.deps;
     const now = clock.now();
     const recorded = await events.record(
-      { dedupeKey: event.dedupeKey, secondaryKey: event.secondaryDedupeKey, channel: event.channel, kind: event.kind, eventTime: event.eventTime, agreementId: event.agreementId, outcome: 'applied', payload: event.payload },
+      {
+        dedupeKey: event.dedupeKey,
+        secondaryKey: event.secondaryDedupeKey,
+        channel: event.channel,
+        kind: event.kind,
+        eventTime: event.eventTime,
+        agreementId: event.agreementId,
+        outcome: 'applied',
+        payload: event.payload,
+      },
       now,
       tx,
     );
@@ -126,7 +161,11 @@ export class EventProcessor {
       const stored = await storeSnapshot({ customers }, tx, customer, snapshot.entitlements, snapshot.fetchedAt, now, end);
       if (stored.changed) effects.push({ type: 'entitlements-changed', customerId: customer.id });
       for (const effect of stored.effects) effects.push(domainEvent(effect, customer.id));
-      if (stored.effects.length > 0) Object.assign(applied, { outcome: 'applied', reason: 'the contract has no current entitlement: the final-metering window is open' });
+      if (stored.effects.length > 0)
+        Object.assign(applied, {
+          outcome: 'applied',
+          reason: 'the contract has no current entitlement: the final-metering window is open',
+        });
     }
     await events.setOutcome(event.dedupeKey, applied.outcome, applied.reason ?? null, customer.id, tx);
     // Only an event naming an agreement can be the one its waiting agreement events need.
@@ -139,22 +178,31 @@ export class EventProcessor {
    * whichever of the customer's agreements it names (deciding by "current agreement" would depend
    * on which events happened to arrive first); a renewal or replacement is not an end.
    */
-  private async applyEvent(tx: Transaction<Database>, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
+  private async applyEvent(tx: Tx, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
     const facts = agreementFactsOf(event);
     const merge = facts ? await this.deps.customers.mergeAgreementFacts(tx, customer.id, facts, now) : undefined;
     if (event.kind === 'agreement-created' || event.kind === 'agreement-amended') {
-      return merge?.applied ? { outcome: 'applied' } : { outcome: 'stale', reason: `newer facts are stored for agreement ${event.agreementId ?? '?'} or the customer's current agreement is ${merge?.currentAgreementId ?? 'another'}` };
+      return merge?.applied
+        ? { outcome: 'applied' }
+        : {
+            outcome: 'stale',
+            reason: `newer facts are stored for agreement ${event.agreementId ?? '?'} or the customer's current agreement is ${merge?.currentAgreementId ?? 'another'}`,
+          };
     }
     const transition = toStatusTransition(event);
     if (!transition) {
-      if (event.kind === 'agreement-ended') return { outcome: 'ignored', reason: `agreement ${event.agreementId ?? '?'} ended as ${event.agreementStatus ?? '?'}: it continues as another agreement` };
+      if (event.kind === 'agreement-ended')
+        return {
+          outcome: 'ignored',
+          reason: `agreement ${event.agreementId ?? '?'} ended as ${event.agreementStatus ?? '?'}: it continues as another agreement`,
+        };
       return { outcome: 'applied' };
     }
     // The agreement merge leaves the subscription state alone: `customer` is still current for it.
     return this.applyTo(tx, customer, transition, now, effects);
   }
 
-  private async customerFor(tx: Transaction<Database>, event: MarketplaceEvent, now: Date): Promise<Customer | undefined> {
+  private async customerFor(tx: Tx, event: MarketplaceEvent, now: Date): Promise<Customer | undefined> {
     if (!event.productCode) {
       // Agreement events: only a customer already known by this agreement can take them.
       return this.deps.customers.findByIdentity({ agreementId: event.agreementId }, tx);
@@ -175,7 +223,7 @@ export class EventProcessor {
     );
   }
 
-  private async applyTo(tx: Transaction<Database>, customer: Customer, t: StatusTransition, now: Date, effects: DomainEvent[]): Promise<Applied> {
+  private async applyTo(tx: Tx, customer: Customer, t: StatusTransition, now: Date, effects: DomainEvent[]): Promise<Applied> {
     const result = applyTransition(customer.subscription, t);
     if (result.outcome !== 'applied') return { outcome: result.outcome, reason: result.reason };
     await this.deps.customers.saveSubscriptionState(tx, customer.id, result.state, now);
@@ -187,14 +235,15 @@ export class EventProcessor {
    * Applies agreement events that arrived before their customer (or before the customer's move to a
    * renewal or replacement agreement) was known, in time order, with all their data.
    */
-  private async replayUnmatched(tx: Transaction<Database>, customer: Customer, agreementId: string, now: Date, effects: DomainEvent[]): Promise<void> {
+  private async replayUnmatched(tx: Tx, customer: Customer, agreementId: string, now: Date, effects: DomainEvent[]): Promise<void> {
     const replayed = new Set<string>();
     for (;;) {
       const fresh = await this.deps.customers.findById(customer.id, tx);
       if (!fresh) return;
       const agreements = [...new Set([agreementId, fresh.agreementId].filter((a): a is string => !!a))];
       const waiting: StoredEvent[] = [];
-      for (const a of agreements) waiting.push(...(await this.deps.events.unmatchedForAgreement(a, tx)).filter((s) => !replayed.has(s.dedupeKey)));
+      for (const a of agreements)
+        waiting.push(...(await this.deps.events.unmatchedForAgreement(a, tx)).filter((s) => !replayed.has(s.dedupeKey)));
       if (waiting.length === 0) return;
       waiting.sort((x, y) => (x.eventTime?.getTime() ?? 0) - (y.eventTime?.getTime() ?? 0) || x.id - y.id);
       for (const stored of waiting) {
@@ -202,7 +251,13 @@ export class EventProcessor {
         const event = storedAgreementEvent(stored);
         const current = (await this.deps.customers.findById(customer.id, tx)) ?? fresh;
         const applied: Applied = event ? await this.applyEvent(tx, current, event, now, effects) : { outcome: 'applied' };
-        await this.deps.events.setOutcome(stored.dedupeKey, applied.outcome, applied.reason ?? 'applied once its customer was known', current.id, tx);
+        await this.deps.events.setOutcome(
+          stored.dedupeKey,
+          applied.outcome,
+          applied.reason ?? 'applied once its customer was known',
+          current.id,
+          tx,
+        );
       }
     }
   }

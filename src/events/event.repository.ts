@@ -32,7 +32,11 @@ export class EventRepository {
   /** True when a notification with this key (or secondary key) was already recorded. */
   async isRecorded(dedupeKey: string, secondaryKey: string | undefined, db: Db = this.db): Promise<boolean> {
     let q = db.selectFrom('events').select('id').where('dedupe_key', '=', dedupeKey);
-    if (secondaryKey) q = db.selectFrom('events').select('id').where((eb) => eb.or([eb('dedupe_key', '=', dedupeKey), eb('secondary_key', '=', secondaryKey)]));
+    if (secondaryKey)
+      q = db
+        .selectFrom('events')
+        .select('id')
+        .where((eb) => eb.or([eb('dedupe_key', '=', dedupeKey), eb('secondary_key', '=', secondaryKey)]));
     return (await q.limit(1).executeTakeFirst()) !== undefined;
   }
 
@@ -65,7 +69,13 @@ export class EventRepository {
     }
   }
 
-  async setOutcome(dedupeKey: string, outcome: EventOutcome, reason: string | null, customerId: string | null, db: Db = this.db): Promise<void> {
+  async setOutcome(
+    dedupeKey: string,
+    outcome: EventOutcome,
+    reason: string | null,
+    customerId: string | null,
+    db: Db = this.db,
+  ): Promise<void> {
     await db.updateTable('events').set({ outcome, reason, customer_id: customerId }).where('dedupe_key', '=', dedupeKey).execute();
   }
 
@@ -84,7 +94,12 @@ export class EventRepository {
 
   /** Counts per outcome (for metrics and the admin view). */
   async countByOutcome(): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('events').select(['outcome']).select((eb) => eb.fn.countAll<number>().as('n')).groupBy('outcome').execute();
+    const rows = await this.db
+      .selectFrom('events')
+      .select(['outcome'])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .groupBy('outcome')
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
   }
 
@@ -92,7 +107,10 @@ export class EventRepository {
     let q = this.db.selectFrom('events').selectAll();
     if (filter.customerId) q = q.where('customer_id', '=', filter.customerId);
     if (filter.outcome) q = q.where('outcome', '=', filter.outcome);
-    const rows = await q.orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
     return rows.map(toStoredEvent);
   }
 }

@@ -31,9 +31,11 @@ export function parseEventBridgeEvent(value: unknown, extra: { topicArn?: string
   const source = readString(value, ['source']);
   const detailType = readString(value, ['detail-type']);
   if (id === undefined) return { ok: false, reason: 'EventBridge event has no "id"' };
-  if (source !== EVENTBRIDGE_SOURCE) return { ok: false, reason: `EventBridge source "${String(source).slice(0, 64)}" is not ${EVENTBRIDGE_SOURCE}`, dedupeKey: id };
+  if (source !== EVENTBRIDGE_SOURCE)
+    return { ok: false, reason: `EventBridge source "${String(source).slice(0, 64)}" is not ${EVENTBRIDGE_SOURCE}`, dedupeKey: id };
   const m = detailType === undefined ? null : /^(.+?)\s+-\s+(Manufacturer|Proposer|Acceptor)$/.exec(detailType);
-  if (!m || !detailType) return { ok: false, reason: `unknown EventBridge detail-type "${String(detailType).slice(0, 80)}"`, dedupeKey: id };
+  if (!m || !detailType)
+    return { ok: false, reason: `unknown EventBridge detail-type "${String(detailType).slice(0, 80)}"`, dedupeKey: id };
   const stem = m[1]!;
   const role = m[2]!;
   // Acceptor events are the buyer's copy (facts §5.4); a seller's bus should not see them.

@@ -53,7 +53,3 @@ export interface MarketplaceEvent {
 
 /** Outcome of parsing one message. Never thrown: garbage is a reason, not an exception. */
 export type ParseResult = { ok: true; event: MarketplaceEvent } | { ok: false; reason: string; dedupeKey?: string };
-
-export function isMarketplaceEventKind(value: unknown): value is MarketplaceEventKind {
-  return typeof value === 'string' && (MARKETPLACE_EVENT_KINDS as readonly string[]).includes(value);
-}

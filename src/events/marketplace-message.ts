@@ -21,7 +21,13 @@ export const CUSTOMER_IDENTIFIER_KEYS = ['customer-identifier', 'CustomerIdentif
 export const PRODUCT_CODE_KEYS = ['product-code', 'ProductCode', 'productCode'];
 export const OFFER_IDENTIFIER_KEYS = ['offer-identifier', 'OfferIdentifier', 'offerIdentifier'];
 // Not shown by any official doc for SNS (facts §5.2: UNCONFIRMED); read defensively.
-export const CUSTOMER_ACCOUNT_KEYS = ['customer-aws-account-id', 'CustomerAWSAccountId', 'customerAWSAccountId', 'CustomerAwsAccountId', 'customerAwsAccountId'];
+export const CUSTOMER_ACCOUNT_KEYS = [
+  'customer-aws-account-id',
+  'CustomerAWSAccountId',
+  'customerAWSAccountId',
+  'CustomerAwsAccountId',
+  'customerAwsAccountId',
+];
 export const LICENSE_ARN_KEYS = ['license-arn', 'LicenseArn', 'licenseArn'];
 export const FREE_TRIAL_KEYS = ['isFreeTrialTermPresent', 'is-free-trial-term-present', 'IsFreeTrialTermPresent'];
 const ACTION_KEYS = ['action', 'Action'];
@@ -63,7 +69,10 @@ export function readMarketplaceMessage(
   const customerIdentifier = readString(value, CUSTOMER_IDENTIFIER_KEYS);
   const customerAWSAccountId = readString(value, CUSTOMER_ACCOUNT_KEYS);
   if (customerIdentifier === undefined && customerAWSAccountId === undefined) {
-    return { ok: false, reason: `Marketplace message "${action}" has no customer identity (customer-identifier or customer-aws-account-id)` };
+    return {
+      ok: false,
+      reason: `Marketplace message "${action}" has no customer identity (customer-identifier or customer-aws-account-id)`,
+    };
   }
   const productCode = readString(value, PRODUCT_CODE_KEYS) ?? productCodeFromTopicArn(topicArn);
   if (productCode === undefined) return { ok: false, reason: `Marketplace message "${action}" has no product-code` };

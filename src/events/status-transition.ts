@@ -22,7 +22,12 @@ export function toStatusTransition(event: MarketplaceEvent): StatusTransition | 
     case 'agreement-ended': {
       // Renewed, replaced or superseded: the buyer continues under the new agreement (facts §5.4,
       // DescribeAgreement statuses), whose own events carry on; only a real end opens the window.
-      if (event.kind === 'agreement-ended' && event.agreementStatus !== undefined && CONTINUING_STATUSES.has(event.agreementStatus.toUpperCase())) return null;
+      if (
+        event.kind === 'agreement-ended' &&
+        event.agreementStatus !== undefined &&
+        CONTINUING_STATUSES.has(event.agreementStatus.toUpperCase())
+      )
+        return null;
       const t: StatusTransition = { kind: event.kind, eventTime: event.eventTime };
       if (event.licenseArn !== undefined) t.licenseArn = event.licenseArn;
       return t;

@@ -55,8 +55,26 @@ export class ConflictError extends AppError {
 /** A dependency (database, AWS) is unavailable for now; the caller should retry later. */
 export class UnavailableError extends AppError {
   constructor(message: string, options: { code?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, { code: options.code ?? 'dependency_unavailable', httpStatus: 503, retryable: true, cause: options.cause, details: options.details });
+    super(message, {
+      code: options.code ?? 'dependency_unavailable',
+      httpStatus: 503,
+      retryable: true,
+      cause: options.cause,
+      details: options.details,
+    });
     this.name = 'UnavailableError';
+  }
+}
+
+/**
+ * A conditional write found the row changed by another writer (a usage write racing a seal, two
+ * first writes of one MeterUsage slot). Nothing was written; doing the whole operation again is
+ * safe and sees the other writer's committed result.
+ */
+export class ConcurrentWriteError extends AppError {
+  constructor(message: string) {
+    super(message, { code: 'concurrent_write', httpStatus: 503, retryable: true });
+    this.name = 'ConcurrentWriteError';
   }
 }
 

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -20,6 +21,8 @@ export interface LoggerOptions {
   level: string;
   /** Write here instead of stdout (tests capture JSON lines this way). */
   destination?: pino.DestinationStream;
+  /** Human-readable lines (pino-pretty) instead of JSON: for a terminal. Ignored with `destination`. */
+  pretty?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -30,6 +33,7 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    options.destination ??
+      (options.pretty ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' }) : undefined),
   );
 }

@@ -35,31 +35,54 @@ export class SessionCodec {
       exp: Math.floor(this.clock.now().getTime() / 1000) + this.ttlSeconds,
       nonce: randomBytes(16).toString('base64url'),
     };
+    return this.seal('session', payload);
+  }
+
+  /**
+   * A short-lived value bound to one session (a form's errors carried across a redirect, so that
+   * Back never re-posts the form). Encrypted like the session; readable only with that session.
+   */
+  sealFlash(session: SessionPayload, data: unknown, ttlSeconds = 300): string {
+    return this.seal(`flash.${session.nonce}`, { data, exp: Math.floor(this.clock.now().getTime() / 1000) + ttlSeconds });
+  }
+
+  /** The flash value, or undefined when absent, forged, expired or from another session. */
+  openFlash(session: SessionPayload, value: string | undefined): unknown {
+    const opened = this.unseal(`flash.${session.nonce}`, value, 8192) as { data?: unknown; exp?: unknown } | undefined;
+    if (!opened || typeof opened.exp !== 'number' || opened.exp * 1000 <= this.clock.now().getTime()) return undefined;
+    return opened.data;
+  }
+
+  private seal(purpose: string, payload: unknown): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
     const sealed = Buffer.concat([iv, cipher.update(JSON.stringify(payload), 'utf8'), cipher.final(), cipher.getAuthTag()]);
     const body = sealed.toString('base64url');
-    return `${body}.${this.mac(`session.${body}`)}`;
+    return `${body}.${this.mac(`${purpose}.${body}`)}`;
   }
 
-  /** The payload, or undefined when the value is forged, malformed or expired. */
-  open(value: string | undefined): SessionPayload | undefined {
-    if (!value || value.length > 1024) return undefined;
+  private unseal(purpose: string, value: string | undefined, maxLength: number): unknown {
+    if (!value || value.length > maxLength) return undefined;
     const [body, mac, extra] = value.split('.');
     if (!body || !mac || extra !== undefined) return undefined;
-    if (!safeEqual(mac, this.mac(`session.${body}`))) return undefined;
-    let payload: SessionPayload;
+    if (!safeEqual(mac, this.mac(`${purpose}.${body}`))) return undefined;
     try {
       const sealed = Buffer.from(body, 'base64url');
       if (sealed.length < 12 + 16 + 2) return undefined;
       const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, sealed.subarray(0, 12));
       decipher.setAuthTag(sealed.subarray(sealed.length - 16));
       const json = Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
-      payload = JSON.parse(json) as SessionPayload;
+      return JSON.parse(json) as unknown;
     } catch {
       return undefined;
     }
-    if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || typeof payload.nonce !== 'string') return undefined;
+  }
+
+  /** The payload, or undefined when the value is forged, malformed or expired. */
+  open(value: string | undefined): SessionPayload | undefined {
+    const payload = this.unseal('session', value, 1024) as SessionPayload | undefined;
+    if (!payload || typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || typeof payload.nonce !== 'string')
+      return undefined;
     if (payload.exp * 1000 <= this.clock.now().getTime()) return undefined;
     return payload;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import demoProductsJson from '../demo-products.json';
 
 /**
  * The seller's Marketplace products, as configured (`MARKETPLACE_PRODUCTS` or
@@ -7,18 +8,15 @@ import { z } from 'zod';
 
 /** How usage reported within one hour is turned into the hour's quantity (design §3.2). */
 export const aggregationModes = ['sum', 'max', 'latest', 'distinct', 'overage'] as const;
-export type AggregationMode = (typeof aggregationModes)[number];
 
 /** What an `overage` dimension compares with its entitlement (see {@link dimensionConfigSchema}). */
 export const overageBases = ['sum', 'max', 'latest'] as const;
-export type OverageBasis = (typeof overageBases)[number];
 
 export const pricingModels = ['subscription', 'contract', 'contract-with-consumption'] as const;
 export type PricingModel = (typeof pricingModels)[number];
 
 /** `batch`: BatchMeterUsage from the seller's account (SaaS). `meter-usage`: MeterUsage from the buyer's account. */
 export const meteringApis = ['batch', 'meter-usage'] as const;
-export type MeteringApi = (typeof meteringApis)[number];
 
 const dimensionName = z
   .string()
@@ -69,10 +67,18 @@ export const productConfigSchema = z
       }
       seen.add(dimension.name);
       if (dimension.overageBasis !== undefined && dimension.aggregation !== 'overage') {
-        ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'overageBasis'], message: 'overageBasis applies only to aggregation overage' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dimensions', index, 'overageBasis'],
+          message: 'overageBasis applies only to aggregation overage',
+        });
       }
       if (dimension.aggregation === 'overage' && product.pricingModel !== 'contract-with-consumption') {
-        ctx.addIssue({ code: 'custom', path: ['dimensions', index, 'aggregation'], message: 'overage needs pricingModel contract-with-consumption' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dimensions', index, 'aggregation'],
+          message: 'overage needs pricingModel contract-with-consumption',
+        });
       }
     }
   });
@@ -84,7 +90,8 @@ export const productsSchema = z
   .superRefine((products, ctx) => {
     const codes = new Set<string>();
     for (const [index, product] of products.entries()) {
-      if (codes.has(product.code)) ctx.addIssue({ code: 'custom', path: [index, 'code'], message: `product code "${product.code}" is listed twice` });
+      if (codes.has(product.code))
+        ctx.addIssue({ code: 'custom', path: [index, 'code'], message: `product code "${product.code}" is listed twice` });
       codes.add(product.code);
     }
   });
@@ -111,28 +118,10 @@ export class ProductCatalog {
   }
 }
 
-/** The product `npm start` shows when nothing is configured (simulator mode only). */
-export const demoProducts: ProductConfig[] = [
-  {
-    code: 'demo-saas-subscription',
-    name: 'Demo SaaS (subscription)',
-    pricingModel: 'subscription',
-    meteringApi: 'batch',
-    identity: 'customer-identifier',
-    dimensions: [
-      { name: 'api_calls', description: 'API calls', aggregation: 'sum', heartbeat: true, metered: true },
-      { name: 'active_users', description: 'Distinct active users', aggregation: 'distinct', heartbeat: true, metered: true },
-    ],
-  },
-  {
-    code: 'demo-saas-contract',
-    name: 'Demo SaaS (contract with consumption)',
-    pricingModel: 'contract-with-consumption',
-    meteringApi: 'batch',
-    identity: 'license',
-    dimensions: [
-      { name: 'seats', description: 'Seats', aggregation: 'overage', overageBasis: 'max', heartbeat: true, metered: true },
-      { name: 'premium_support', description: 'Premium support', aggregation: 'sum', heartbeat: false, metered: false },
-    ],
-  },
-];
+/**
+ * The products `npm start` shows when nothing is configured (simulator mode only): a legacy
+ * customer-identifier subscription and a license-identity contract with consumption (`seats` billed
+ * above the contract, `api_calls` pay-as-you-go). They live in `src/demo-products.json`, which
+ * `npm run simulator` reads too, so both show the same demo products.
+ */
+export const demoProducts: ProductConfig[] = productsSchema.parse(demoProductsJson);

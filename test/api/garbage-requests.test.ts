@@ -15,18 +15,75 @@ describe('garbage requests', () => {
   const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
   it.each([
-    ['oversized registration form', () => request(h.app).post('/marketplace/register').type('form').send(`x-amzn-marketplace-token=${'a'.repeat(20_000)}`), 413, 'text/html'],
+    [
+      'oversized registration form',
+      () =>
+        request(h.app)
+          .post('/marketplace/register')
+          .type('form')
+          .send(`x-amzn-marketplace-token=${'a'.repeat(20_000)}`),
+      413,
+      'text/html',
+    ],
     ['JSON to the registration URL', () => request(h.app).post('/marketplace/register').type('json').send('{"a":1}'), 415, 'text/html'],
-    ['token too long for the spec', () => request(h.app).post('/marketplace/register').type('form').send(`x-amzn-marketplace-token=${'a'.repeat(5000)}`), 400, 'text/html'],
+    [
+      'token too long for the spec',
+      () =>
+        request(h.app)
+          .post('/marketplace/register')
+          .type('form')
+          .send(`x-amzn-marketplace-token=${'a'.repeat(5000)}`),
+      400,
+      'text/html',
+    ],
     ['sign-up form without a session', () => request(h.app).post('/marketplace/onboarding').type('form').send('csrf=1'), 401, 'text/html'],
     ['plain text to the sign-up form', () => request(h.app).post('/marketplace/onboarding').type('text').send('hello'), 415, 'text/html'],
-    ['a 3 MB registration body', () => request(h.app).post('/v1/registrations').set(auth).type('json').send(JSON.stringify({ token: 'x'.repeat(3_000_000) })), 413, 'application/problem+json'],
-    ['a form to a JSON route', () => request(h.app).post('/v1/registrations').set(auth).type('form').send('token=1'), 415, 'application/problem+json'],
+    [
+      'a 3 MB registration body',
+      () =>
+        request(h.app)
+          .post('/v1/registrations')
+          .set(auth)
+          .type('json')
+          .send(JSON.stringify({ token: 'x'.repeat(3_000_000) })),
+      413,
+      'application/problem+json',
+    ],
+    [
+      'a form to a JSON route',
+      () => request(h.app).post('/v1/registrations').set(auth).type('form').send('token=1'),
+      415,
+      'application/problem+json',
+    ],
     ['broken JSON usage', () => request(h.app).post('/v1/usage').set(auth).type('json').send('{bad'), 400, 'application/problem+json'],
-    ['usage records of the wrong type', () => request(h.app).post('/v1/usage').set(auth).send({ records: 'all of them' }), 400, 'application/problem+json'],
+    [
+      'usage records of the wrong type',
+      () => request(h.app).post('/v1/usage').set(auth).send({ records: 'all of them' }),
+      400,
+      'application/problem+json',
+    ],
     ['an unknown record state', () => request(h.app).get('/v1/metering/records?state=nope').set(auth), 400, 'application/problem+json'],
-    ['retrying a record that does not exist', () => request(h.app).post('/v1/metering/records/nope/retry').set(auth), 404, 'application/problem+json'],
-    ['an SNS body that is not JSON', () => request(h.app).post('/marketplace/sns').type('text').send('garbage'), 400, 'application/problem+json'],
+    ...['1e400', 'Infinity', '-1', '0', '1.5', 'abc', '501', '%00'].map(
+      (limit) =>
+        [
+          `limit=${limit} on the records list`,
+          () => request(h.app).get(`/v1/metering/records?limit=${limit}`).set(auth),
+          400,
+          'application/problem+json',
+        ] as const,
+    ),
+    [
+      'retrying a record that does not exist',
+      () => request(h.app).post('/v1/metering/records/nope/retry').set(auth),
+      404,
+      'application/problem+json',
+    ],
+    [
+      'an SNS body that is not JSON',
+      () => request(h.app).post('/marketplace/sns').type('text').send('garbage'),
+      400,
+      'application/problem+json',
+    ],
   ] as const)('%s', async (_name, send, status, type) => {
     const res = await send();
     expect(res.status).toBe(status);

@@ -1,31 +1,13 @@
-import type { Express } from 'express';
 import { loadApiSpec } from '../../src/app';
 import { startHarness, type Harness } from '../support/harness';
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  handle?: { stack?: Layer[] };
-}
-
-/** Every (method, path) the Express app routes, read from its router stack. */
-function routedOperations(app: Express): Set<string> {
-  const out = new Set<string>();
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') out.add(`${method.toUpperCase()} ${layer.route.path}`);
-      } else if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return out;
-}
+import { routedOperations } from '../support/routes';
 
 function specOperations(): Set<string> {
   const out = new Set<string>();
   for (const [path, item] of Object.entries(loadApiSpec().paths)) {
     for (const method of Object.keys(item as object)) {
-      if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) out.add(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`);
+      if (['get', 'post', 'put', 'patch', 'delete'].includes(method))
+        out.add(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`);
     }
   }
   return out;

@@ -26,7 +26,9 @@ describe('POST /v1/registrations', () => {
       request(h.app).post('/v1/registrations').send({ nope: 1 }),
       request(h.app).post('/v1/registrations').set('content-type', 'application/json').send('{not json'),
       request(h.app).get('/v1/nothing-here'),
-      request(h.app).post('/v1/usage').send({ records: 'x'.repeat(10_000) }),
+      request(h.app)
+        .post('/v1/usage')
+        .send({ records: 'x'.repeat(10_000) }),
     ];
     for (const res of await Promise.all(cases)) {
       expect(res.status).toBe(401);
@@ -37,7 +39,11 @@ describe('POST /v1/registrations', () => {
   });
 
   it('redeems a token and answers the customer with its contract', async () => {
-    const sub = await h.sim.subscribe({ productCode: licenseContract.code, confirmation: 'manual', entitlements: [{ dimension: 'seats', integerValue: 12 }] });
+    const sub = await h.sim.subscribe({
+      productCode: licenseContract.code,
+      confirmation: 'manual',
+      entitlements: [{ dimension: 'seats', integerValue: 12 }],
+    });
     const res = await request(h.app).post('/v1/registrations').set(auth).send({ token: sub.registrationToken });
     expect(res.status).toBe(200);
     expect(res.body.entitlementsStatus).toBe('current');
@@ -95,7 +101,7 @@ describe('POST /v1/registrations', () => {
 
   it('health and readiness answer as the spec says; unknown routes are a 404 problem', async () => {
     expect((await request(h.app).get('/healthz')).body).toEqual({ status: 'ok' });
-    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready', checks: { store: 'ok' } });
+    expect((await request(h.app).get('/readyz')).body).toEqual({ status: 'ready', checks: { store: 'ok', notifications: 'ok' } });
     const missing = await request(h.app).get('/v1/nothing-here').set(auth);
     expect(missing.status).toBe(404);
     expect(missing.type).toBe('application/problem+json');

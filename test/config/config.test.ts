@@ -34,7 +34,14 @@ describe('config', () => {
   });
 
   it('reports every bad value at once, with the name, the problem and what was given', () => {
-    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', AWS_REGION: 'mars', SESSION_SECRET: 'short', MARKETPLACE_PRODUCTS: '[' });
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+      AWS_REGION: 'mars',
+      SESSION_SECRET: 'short',
+      MARKETPLACE_PRODUCTS: '[',
+    });
     const text = problems.join('\n');
     expect(text).toMatch(/^PORT: .*\(got "eighty"\)/m);
     expect(text).toMatch(/^LOG_LEVEL: /m);
@@ -88,7 +95,7 @@ describe('config', () => {
   it('refuses short API keys and malformed hashes without echoing them', () => {
     const text = problemsOf({ API_KEYS: 'app=short', API_KEY_SHA256: 'ops=nothex' }).join('\n');
     expect(text).toMatch(/API_KEYS: entry 1 \("app"\) is too short/);
-    expect(text).toMatch(/API_KEY_SHA256: entry 1 \("ops"\) is not 64 hex/);
+    expect(text).toMatch(/API_KEY_SHA256: entry 1 \("ops"\) is not a SHA-256 in hex/);
     expect(text).not.toMatch(/short\b(?! \()/);
   });
 });

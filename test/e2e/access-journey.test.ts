@@ -14,7 +14,15 @@ describe('access checks along the buyer journey (simulator SQS, real consumers)'
   beforeEach(async () => {
     h = await startHarness({ simulator: { confirmDelayMs: 50, unsubscribeDelayMs: 300 } });
     consumers = ['subscription', 'entitlement', 'eventbridge'].map(
-      (name) => new NotificationQueueConsumer({ name, queueUrl: h.sim.queueUrl(`marketplace-${name}`), sqs: h.aws.sqs, processor: h.container.eventProcessor, logger: h.logger, waitTimeSeconds: 1 }),
+      (name) =>
+        new NotificationQueueConsumer({
+          name,
+          queueUrl: h.sim.queueUrl(`marketplace-${name}`),
+          sqs: h.aws.sqs,
+          processor: h.container.eventProcessor,
+          logger: h.logger,
+          waitTimeSeconds: 1,
+        }),
     );
     for (const c of consumers) c.start();
   });
@@ -28,11 +36,14 @@ describe('access checks along the buyer journey (simulator SQS, real consumers)'
     expect(res.status).toBe(200);
     return res.body as { allowed: boolean; reason: string; overage: number };
   };
-  const reasonBecomes = (query: Record<string, string | number>, reason: string) => until(`access ${reason}`, async () => (await access(query)).reason === reason);
+  const reasonBecomes = (query: Record<string, string | number>, reason: string) =>
+    until(`access ${reason}`, async () => (await access(query)).reason === reason);
 
   it('legacy subscription: refused until subscribe-success, allowed, refused from unsubscribe-pending on', async () => {
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
-    expect((await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': sub.registrationToken })).status).toBe(303);
+    expect(
+      (await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': sub.registrationToken })).status,
+    ).toBe(303);
     const query = { customer: sub.customerIdentifier!, dimension: 'api_calls', quantity: 3 };
     expect(await access(query)).toMatchObject({ allowed: false, reason: 'awaiting_confirmation' });
     await h.sim.confirm(sub.id);
@@ -44,7 +55,11 @@ describe('access checks along the buyer journey (simulator SQS, real consumers)'
   });
 
   it('contract by licence: the entitled quantity follows entitlement changes; above it is billed as overage', async () => {
-    const sub = await h.sim.subscribe({ productCode: licenseContract.code, confirmation: 'manual', entitlements: [{ dimension: 'seats', integerValue: 3 }] });
+    const sub = await h.sim.subscribe({
+      productCode: licenseContract.code,
+      confirmation: 'manual',
+      entitlements: [{ dimension: 'seats', integerValue: 3 }],
+    });
     await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': sub.registrationToken });
     await h.sim.confirm(sub.id);
     await h.sim.flushNotifications();

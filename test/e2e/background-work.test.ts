@@ -25,7 +25,11 @@ type H = Awaited<ReturnType<typeof meteringHarness>>;
  * A metering harness with one active customer and one usage record of `quantity` at `timestamp`;
  * `body` runs with `start()` to launch the background work as main.ts does. Everything stops after.
  */
-async function withService(env: Record<string, string>, usage: { quantity: number; timestamp: string }, body: (h: H, customer: { id: string; customerIdentifier: string | null }, start: () => Promise<void>) => Promise<void>): Promise<void> {
+async function withService(
+  env: Record<string, string>,
+  usage: { quantity: number; timestamp: string },
+  body: (h: H, customer: { id: string; customerIdentifier: string | null }, start: () => Promise<void>) => Promise<void>,
+): Promise<void> {
   const h = await meteringHarness({ env });
   let parts: Stoppable[] = [];
   try {
@@ -52,28 +56,44 @@ describe('background work', () => {
       h.clock.set('2026-03-10T11:10:30Z');
       await start();
       expect(await waitFor(() => billedCalls(h).length > 0)).toBe(true);
-      expect(billedCalls(h)).toEqual([expect.objectContaining({ customerIdentifier: c.customerIdentifier, hour: '2026-03-10T10:00:00.000Z', quantity: 42 })]);
+      expect(billedCalls(h)).toEqual([
+        expect.objectContaining({ customerIdentifier: c.customerIdentifier, hour: '2026-03-10T10:00:00.000Z', quantity: 42 }),
+      ]);
     }));
 
   it('flushes a customer whose final window opened, from the domain event, before the next tick', () =>
     // Poll once an hour: only the domain event can bring the flush forward.
-    withService({ METERING_POLL_SECONDS: '3600', METERING_FINAL_FLUSH_DELAY_MINUTES: '0' }, { quantity: 7, timestamp: '2026-03-10T10:32:00Z' }, async (h, c, start) => {
-      await start();
-      await new Promise((r) => setTimeout(r, 300)); // the start-up pass: nothing to send yet
-      expect(h.sim.billed({ productCode: sumProduct.code })).toHaveLength(0);
-      h.clock.set('2026-03-10T10:40:00Z');
-      await setState(h, c.id, { status: 'unsubscribe_pending', statusEventTime: h.clock.now(), activatedAt: new Date('2026-03-10T10:30:00Z'), finalWindowOpenedAt: h.clock.now(), endedAt: null });
-      await h.container.bus.publish({ type: 'final-window-opened', customerId: c.id });
-      expect(await waitFor(() => billedCalls(h).length > 0)).toBe(true);
-      expect(billedCalls(h)).toEqual([expect.objectContaining({ hour: '2026-03-10T10:00:00.000Z', quantity: 7 })]);
-    }));
+    withService(
+      { METERING_POLL_SECONDS: '3600', METERING_FINAL_FLUSH_DELAY_MINUTES: '0' },
+      { quantity: 7, timestamp: '2026-03-10T10:32:00Z' },
+      async (h, c, start) => {
+        await start();
+        await new Promise((r) => setTimeout(r, 300)); // the start-up pass: nothing to send yet
+        expect(h.sim.billed({ productCode: sumProduct.code })).toHaveLength(0);
+        h.clock.set('2026-03-10T10:40:00Z');
+        await setState(h, c.id, {
+          status: 'unsubscribe_pending',
+          statusEventTime: h.clock.now(),
+          activatedAt: new Date('2026-03-10T10:30:00Z'),
+          finalWindowOpenedAt: h.clock.now(),
+          endedAt: null,
+        });
+        await h.container.bus.publish({ type: 'final-window-opened', customerId: c.id });
+        expect(await waitFor(() => billedCalls(h).length > 0)).toBe(true);
+        expect(billedCalls(h)).toEqual([expect.objectContaining({ hour: '2026-03-10T10:00:00.000Z', quantity: 7 })]);
+      },
+    ));
 
   it('with METERING_ENABLED=false records usage but sends nothing, and says so', () =>
-    withService({ METERING_ENABLED: 'false', METERING_POLL_SECONDS: '1' }, { quantity: 3, timestamp: '2026-03-10T10:31:00Z' }, async (h, _c, start) => {
-      h.clock.set('2026-03-10T11:10:30Z');
-      await start();
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(h.sim.billed()).toHaveLength(0);
-      expect(h.logs()).toContain('METERING_ENABLED=false');
-    }));
+    withService(
+      { METERING_ENABLED: 'false', METERING_POLL_SECONDS: '1' },
+      { quantity: 3, timestamp: '2026-03-10T10:31:00Z' },
+      async (h, _c, start) => {
+        h.clock.set('2026-03-10T11:10:30Z');
+        await start();
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(h.sim.billed()).toHaveLength(0);
+        expect(h.logs()).toContain('METERING_ENABLED=false');
+      },
+    ));
 });

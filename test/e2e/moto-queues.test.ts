@@ -1,6 +1,13 @@
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
 import type { EventProcessor } from '../../src/events/event-processor';
 import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
@@ -36,7 +43,16 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
       ['eventbridge', eventBridgeQueue],
     ].map(
       ([name, url]) =>
-        new NotificationQueueConsumer({ name: name!, queueUrl: url!, sqs, processor, logger: h.logger, waitTimeSeconds: 1, visibilityTimeout: opts.visibilityTimeout ?? 30, heartbeatInterval: null }),
+        new NotificationQueueConsumer({
+          name: name!,
+          queueUrl: url!,
+          sqs,
+          processor,
+          logger: h.logger,
+          waitTimeSeconds: 1,
+          visibilityTimeout: opts.visibilityTimeout ?? 30,
+          heartbeatInterval: null,
+        }),
     );
     for (const c of consumers) c.start();
   }
@@ -69,7 +85,9 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
     eventBridgeQueue = (await sqs.send(new CreateQueueCommand({ QueueName: `eb-${suffix}` }))).QueueUrl!;
     topicArn = (await sns.send(new CreateTopicCommand({ Name: `aws-mp-subscription-notification-${suffix}` }))).TopicArn!;
     await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: await queueArn(subscriptionQueue) }));
-    await events.send(new PutRuleCommand({ Name: `mp-${suffix}`, EventPattern: JSON.stringify({ source: ['aws.agreement-marketplace'] }) }));
+    await events.send(
+      new PutRuleCommand({ Name: `mp-${suffix}`, EventPattern: JSON.stringify({ source: ['aws.agreement-marketplace'] }) }),
+    );
     await events.send(new PutTargetsCommand({ Rule: `mp-${suffix}`, Targets: [{ Id: 'q', Arn: await queueArn(eventBridgeQueue) }] }));
   });
   afterEach(async () => {
@@ -79,7 +97,13 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
   });
 
   async function publish(action: string, customerIdentifier: string): Promise<void> {
-    const message = { action, 'customer-identifier': customerIdentifier, 'product-code': legacySubscription.code, 'offer-identifier': 'offer-1', isFreeTrialTermPresent: 'false' };
+    const message = {
+      action,
+      'customer-identifier': customerIdentifier,
+      'product-code': legacySubscription.code,
+      'offer-identifier': 'offer-1',
+      isFreeTrialTermPresent: 'false',
+    };
     await sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(message) }));
     await new Promise((r) => setTimeout(r, 5)); // distinct envelope timestamps
   }
@@ -94,7 +118,9 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
     // at-least-once, unordered delivery would.
     const bodies: string[] = [];
     for (let tries = 0; bodies.length < 3 && tries < 10; tries++) {
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: subscriptionQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1 }));
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: subscriptionQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1 }),
+      );
       for (const m of got.Messages ?? []) {
         bodies.push(m.Body!);
         await sqs.send(new DeleteMessageCommand({ QueueUrl: subscriptionQueue, ReceiptHandle: m.ReceiptHandle! }));
@@ -123,7 +149,12 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
       return c && (await h.container.events.list({ customerId: c.id })).length >= 3;
     });
     await until('queue drained', async () => {
-      const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: subscriptionQueue, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const a = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: subscriptionQueue,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
       return a.Attributes?.ApproximateNumberOfMessages === '0' && a.Attributes?.ApproximateNumberOfMessagesNotVisible === '0';
     });
     expect((await find())?.subscription.status).toBe('active');
@@ -136,26 +167,53 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
 
   it('EventBridge→SQS: License Updated activates with the licence; Agreement Ended opens the window; Deprovisioned ends', async () => {
     startConsumers(h.container.eventProcessor);
-    const sub = await h.sim.subscribe({ productCode: licenseContract.code, confirmation: 'manual', entitlements: [{ dimension: 'seats', integerValue: 7 }] });
+    const sub = await h.sim.subscribe({
+      productCode: licenseContract.code,
+      confirmation: 'manual',
+      entitlements: [{ dimension: 'seats', integerValue: 7 }],
+    });
     const base = Date.now() - 60_000;
     const put = (detailType: string, offsetMs: number, detail: Record<string, unknown>) =>
-      events.send(new PutEventsCommand({ Entries: [{ Source: 'aws.agreement-marketplace', DetailType: detailType, Time: new Date(base + offsetMs), Detail: JSON.stringify({ requestId: `r-${detailType}-${offsetMs}`, ...detail }) }] }));
+      events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: 'aws.agreement-marketplace',
+              DetailType: detailType,
+              Time: new Date(base + offsetMs),
+              Detail: JSON.stringify({ requestId: `r-${detailType}-${offsetMs}`, ...detail }),
+            },
+          ],
+        }),
+      );
     const who = { acceptor: { accountId: sub.customerAWSAccountId }, agreement: { id: sub.agreementId } };
-    await put('License Updated - Manufacturer', 1000, { ...who, product: { id: sub.productId, code: licenseContract.code }, license: { arn: sub.licenseArn } });
+    await put('License Updated - Manufacturer', 1000, {
+      ...who,
+      product: { id: sub.productId, code: licenseContract.code },
+      license: { arn: sub.licenseArn },
+    });
     const find = () => h.container.customers.findByIdentity({ licenseArn: sub.licenseArn });
     await until('active', async () => (await find())?.subscription.status === 'active');
     const c = await find();
-    expect(await h.container.customers.listEntitlements(c!.id)).toEqual([{ dimension: 'seats', value: { type: 'integer', value: 7 }, expirationDate: null }]);
+    expect(await h.container.customers.listEntitlements(c!.id)).toEqual([
+      { dimension: 'seats', value: { type: 'integer', value: 7 }, expirationDate: null },
+    ]);
     await put('Purchase Agreement Ended - Proposer', 2000, { ...who, agreement: { id: sub.agreementId, status: 'CANCELLED' } });
     await until('final window', async () => (await find())?.subscription.status === 'unsubscribe_pending');
-    await put('License Deprovisioned - Manufacturer', 3000, { ...who, product: { id: sub.productId, code: licenseContract.code }, license: { arn: sub.licenseArn } });
+    await put('License Deprovisioned - Manufacturer', 3000, {
+      ...who,
+      product: { id: sub.productId, code: licenseContract.code },
+      license: { arn: sub.licenseArn },
+    });
     await until('ended', async () => (await find())?.subscription.status === 'unsubscribed');
   });
 
   it('garbage is rejected and acknowledged; a message that keeps failing is dead-lettered by moto', async () => {
     let down = true;
     const real = h.container.eventProcessor;
-    const flaky = { handle: (...a: Parameters<EventProcessor['handle']>) => (down ? Promise.reject(new Error('store unreachable')) : real.handle(...a)) } as unknown as EventProcessor;
+    const flaky = {
+      handle: (...a: Parameters<EventProcessor['handle']>) => (down ? Promise.reject(new Error('store unreachable')) : real.handle(...a)),
+    } as unknown as EventProcessor;
     startConsumers(flaky, { visibilityTimeout: 1 });
     await sqs.send(new SendMessageCommand({ QueueUrl: subscriptionQueue, MessageBody: '{"poison":' }));
     const dlqUrl = subscriptionQueue.replace(/sub-([a-z0-9]+)$/, 'sub-dlq-$1');

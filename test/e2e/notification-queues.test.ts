@@ -8,7 +8,6 @@ import { EventProcessor as RealEventProcessor, type EventProcessor } from '../..
 import { legacySubscription, licenseContract, startHarness, type Harness } from '../support/harness';
 import { until } from '../support/until';
 
-
 describe('notification queues through the simulator SQS, with the real SDK and sqs-consumer', () => {
   let h: Harness;
   let consumers: NotificationQueueConsumer[];
@@ -50,7 +49,8 @@ describe('notification queues through the simulator SQS, with the real SDK and s
     const cookie = (registered.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
 
     await h.sim.confirm(sub.id);
-    const find = () => h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
+    const find = () =>
+      h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
     await until('active', async () => (await find())?.subscription.status === 'active');
     const page = await request(h.app).get('/marketplace/onboarding').set('Cookie', cookie);
     expect(page.text).toContain('Your subscription is active.');
@@ -66,7 +66,11 @@ describe('notification queues through the simulator SQS, with the real SDK and s
   it('EventBridge licence journey with duplicated, reordered delivery ends in the same state', async () => {
     h.sim.setFaults({ duplicateRate: 1, reorderWindowMs: 100, seed: 7 });
     startConsumers(h.container.eventProcessor);
-    const sub = await h.sim.subscribe({ productCode: licenseContract.code, confirmation: 'manual', entitlements: [{ dimension: 'seats', integerValue: 3 }] });
+    const sub = await h.sim.subscribe({
+      productCode: licenseContract.code,
+      confirmation: 'manual',
+      entitlements: [{ dimension: 'seats', integerValue: 3 }],
+    });
     await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': sub.registrationToken });
     await h.sim.confirm(sub.id);
     await h.sim.flushNotifications();
@@ -112,25 +116,48 @@ describe('notification queues through the simulator SQS, with the real SDK and s
     expect(finished).toBe(started);
     // The handler takes 0.7 s; stop() must not hold the event loop while the delete is on the wire.
     expect(Date.now() - stopping).toBeLessThan(3_000);
-    expect((await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status).toBe('active');
-    const left = await h.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.sim.queueUrl('marketplace-subscription'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    expect(
+      (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))
+        ?.subscription.status,
+    ).toBe('active');
+    const left = await h.aws.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: h.sim.queueUrl('marketplace-subscription'),
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
     expect(left.Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
   });
 
   it('garbage is recorded as rejected and deleted, and the consumer keeps going', async () => {
     startConsumers(h.container.eventProcessor);
-    for (const body of ['not json at all', '{"Type":"Notification","MessageId":"g1","Message":"{\\"action\\":\\"bogus\\"}"}', '[]', '{"source":"aws.other","detail-type":"x","id":"g3","time":"2026-01-01T00:00:00Z","detail":{}}']) {
+    for (const body of [
+      'not json at all',
+      '{"Type":"Notification","MessageId":"g1","Message":"{\\"action\\":\\"bogus\\"}"}',
+      '[]',
+      '{"source":"aws.other","detail-type":"x","id":"g3","time":"2026-01-01T00:00:00Z","detail":{}}',
+    ]) {
       await h.sim.publishRaw('marketplace-subscription', body);
     }
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
     await h.sim.confirm(sub.id);
-    await until('valid message applied after garbage', async () => (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status === 'active');
+    await until(
+      'valid message applied after garbage',
+      async () =>
+        (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))
+          ?.subscription.status === 'active',
+    );
     const rejected = await until('4 rejected', async () => {
       const list = await h.container.events.list({ outcome: 'rejected' });
       return list.length === 4 ? list : undefined;
     });
     expect(rejected.every((e) => typeof e.reason === 'string' && e.reason.length > 0)).toBe(true);
-    const left = await h.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.sim.queueUrl('marketplace-subscription'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const left = await h.aws.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: h.sim.queueUrl('marketplace-subscription'),
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
     expect(left.Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
   });
 
@@ -163,16 +190,24 @@ describe('notification queues through the simulator SQS, with the real SDK and s
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
     await h.sim.confirm(sub.id);
     await new Promise((r) => setTimeout(r, 2500));
-    const find = () => h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
+    const find = () =>
+      h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier });
     expect(await find()).toBeUndefined();
     expect(await h.container.events.list()).toEqual([]);
     down = false;
     await until('applied after recovery', async () => (await find())?.subscription.status === 'active');
     const c = await find();
     // Applied once, by the redelivery, and then deleted from the queue.
-    expect((await h.container.events.list({ customerId: c!.id })).map((e) => `${e.kind}:${e.outcome}`)).toEqual(['subscribe-success:applied']);
+    expect((await h.container.events.list({ customerId: c!.id })).map((e) => `${e.kind}:${e.outcome}`)).toEqual([
+      'subscribe-success:applied',
+    ]);
     await until('queue drained after recovery', async () => {
-      const a = await h.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.sim.queueUrl('marketplace-subscription'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const a = await h.aws.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: h.sim.queueUrl('marketplace-subscription'),
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
       return a.Attributes?.ApproximateNumberOfMessages === '0' && a.Attributes?.ApproximateNumberOfMessagesNotVisible === '0';
     });
 
@@ -183,7 +218,9 @@ describe('notification queues through the simulator SQS, with the real SDK and s
     const dead = await until(
       'dead-lettered',
       async () => {
-        const r = await h.aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+        const r = await h.aws.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+        );
         return r.Messages?.[0];
       },
       { timeoutMs: 20_000 },

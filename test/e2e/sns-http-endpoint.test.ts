@@ -4,7 +4,6 @@ import request from 'supertest';
 import { legacySubscription, startHarness, type Harness } from '../support/harness';
 import { until } from '../support/until';
 
-
 describe('SNS over HTTPS: POST /marketplace/sns', () => {
   let h: Harness;
   let server: Server;
@@ -19,7 +18,10 @@ describe('SNS over HTTPS: POST /marketplace/sns', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         received.push(Buffer.concat(chunks).toString('utf8'));
-        const forward = request(h.app).post('/marketplace/sns').set('Content-Type', String(req.headers['content-type'] ?? 'text/plain')).send(Buffer.concat(chunks).toString('utf8'));
+        const forward = request(h.app)
+          .post('/marketplace/sns')
+          .set('Content-Type', String(req.headers['content-type'] ?? 'text/plain'))
+          .send(Buffer.concat(chunks).toString('utf8'));
         void forward.then((r) => {
           res.writeHead(r.status, { 'content-type': 'application/json' });
           res.end(r.text);
@@ -64,20 +66,37 @@ describe('SNS over HTTPS: POST /marketplace/sns', () => {
     expect(subscription.topicArn).toMatch(/^arn:aws:sns:[a-z0-9-]+:\d{12}:aws-mp-subscription-notification-/);
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
     await h.sim.confirm(sub.id);
-    await until('active via HTTPS', async () => (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))?.subscription.status === 'active');
+    await until(
+      'active via HTTPS',
+      async () =>
+        (await h.container.customers.findByIdentity({ productCode: legacySubscription.code, customerIdentifier: sub.customerIdentifier }))
+          ?.subscription.status === 'active',
+    );
   });
 
   it('refuses forged, tampered and unsigned messages with 403 and applies nothing', async () => {
     const notification = await signedNotificationFor();
-    const tampered = { ...notification, MessageId: 'forged-1', Message: String(notification!.Message).replace('subscribe-success', 'unsubscribe-success') };
+    const tampered = {
+      ...notification,
+      MessageId: 'forged-1',
+      Message: String(notification!.Message).replace('subscribe-success', 'unsubscribe-success'),
+    };
     const r1 = await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(tampered));
     expect(r1.status).toBe(403);
     expect(r1.body.code).toBe('sns_signature_invalid');
     const unsigned = { ...notification, MessageId: 'forged-2' } as Record<string, unknown>;
     delete unsigned.Signature;
-    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(unsigned))).status).toBe(403);
-    const foreignCert = { ...notification, MessageId: 'forged-3', SigningCertURL: 'https://evil.example.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem' };
-    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(foreignCert))).status).toBe(403);
+    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(unsigned))).status).toBe(
+      403,
+    );
+    const foreignCert = {
+      ...notification,
+      MessageId: 'forged-3',
+      SigningCertURL: 'https://evil.example.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem',
+    };
+    expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send(JSON.stringify(foreignCert))).status).toBe(
+      403,
+    );
     expect((await request(h.app).post('/marketplace/sns').set('Content-Type', 'text/plain').send('not json')).status).toBe(400);
     const forgedRows = await h.db.store.db.selectFrom('events').select('dedupe_key').where('dedupe_key', 'like', 'forged%').execute();
     expect(forgedRows).toEqual([]);

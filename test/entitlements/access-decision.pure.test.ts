@@ -1,5 +1,10 @@
 import type { Customer, Entitlement } from '../../src/customers/customer';
-import { foldTransitions, initialSubscriptionState, type StatusTransition, type TransitionKind } from '../../src/customers/subscription-state';
+import {
+  foldTransitions,
+  initialSubscriptionState,
+  type StatusTransition,
+  type TransitionKind,
+} from '../../src/customers/subscription-state';
 import { decideAccess, type AccessFacts } from '../../src/entitlements/access-decision';
 import type { ProductConfig } from '../../src/products/product-config';
 
@@ -54,6 +59,8 @@ function customer(events: Array<[TransitionKind, number]>, extra: Partial<Custom
     freeTrial: false,
     subscription: foldTransitions(initialSubscriptionState, transitions),
     onboarding: { email: null, company: null, contactName: null, onboardedAt: null },
+    externalId: null,
+    personalDataErasedAt: null,
     registeredAt: at(0),
     entitlementsFetchedAt: at(1),
     createdAt: at(0),
@@ -64,7 +71,11 @@ function customer(events: Array<[TransitionKind, number]>, extra: Partial<Custom
 }
 
 const active = customer([['subscribe-success', 2]]);
-const int = (dimension: string, value: number, expiresAtMinute?: number): Entitlement => ({ dimension, value: { type: 'integer', value }, expirationDate: expiresAtMinute === undefined ? null : at(expiresAtMinute) });
+const int = (dimension: string, value: number, expiresAtMinute?: number): Entitlement => ({
+  dimension,
+  value: { type: 'integer', value },
+  expirationDate: expiresAtMinute === undefined ? null : at(expiresAtMinute),
+});
 
 function facts(over: Partial<AccessFacts>): AccessFacts {
   return { customer: active, product: subscription, entitlements: [], metering: { allowed: true }, now: NOW, ...over };
@@ -75,13 +86,63 @@ describe('access decisions: the subscription state decides first', () => {
     ['registered, not confirmed', [], false, 'awaiting_confirmation'],
     ['subscribe-success', [['subscribe-success', 2]], true, 'subscribed'],
     ['subscribe-fail', [['subscribe-fail', 2]], false, 'subscription_failed'],
-    ['unsubscribe-pending (final metering window)', [['subscribe-success', 2], ['unsubscribe-pending', 30]], false, 'subscription_ending'],
-    ['unsubscribe-success', [['subscribe-success', 2], ['unsubscribe-pending', 30], ['unsubscribe-success', 40]], false, 'subscription_ended'],
-    ['re-subscribed during the final window', [['subscribe-success', 2], ['unsubscribe-pending', 30], ['subscribe-success', 35]], true, 'subscribed'],
-    ['a stale unsubscribe-pending delivered after a newer subscribe-success', [['subscribe-success', 35], ['unsubscribe-pending', 30]], true, 'subscribed'],
+    [
+      'unsubscribe-pending (final metering window)',
+      [
+        ['subscribe-success', 2],
+        ['unsubscribe-pending', 30],
+      ],
+      false,
+      'subscription_ending',
+    ],
+    [
+      'unsubscribe-success',
+      [
+        ['subscribe-success', 2],
+        ['unsubscribe-pending', 30],
+        ['unsubscribe-success', 40],
+      ],
+      false,
+      'subscription_ended',
+    ],
+    [
+      're-subscribed during the final window',
+      [
+        ['subscribe-success', 2],
+        ['unsubscribe-pending', 30],
+        ['subscribe-success', 35],
+      ],
+      true,
+      'subscribed',
+    ],
+    [
+      'a stale unsubscribe-pending delivered after a newer subscribe-success',
+      [
+        ['subscribe-success', 35],
+        ['unsubscribe-pending', 30],
+      ],
+      true,
+      'subscribed',
+    ],
     ['License Updated', [['license-updated', 2]], true, 'subscribed'],
-    ['License Deprovisioned', [['license-updated', 2], ['license-deprovisioned', 20]], false, 'subscription_ended'],
-    ['Purchase Agreement Ended', [['license-updated', 2], ['agreement-ended', 20]], false, 'subscription_ending'],
+    [
+      'License Deprovisioned',
+      [
+        ['license-updated', 2],
+        ['license-deprovisioned', 20],
+      ],
+      false,
+      'subscription_ended',
+    ],
+    [
+      'Purchase Agreement Ended',
+      [
+        ['license-updated', 2],
+        ['agreement-ended', 20],
+      ],
+      false,
+      'subscription_ending',
+    ],
   ])('%s', (_name, events, allowed, reason) => {
     const d = decideAccess(facts({ customer: customer(events) }), {});
     expect({ allowed: d.allowed, reason: d.reason }).toEqual({ allowed, reason });
@@ -89,7 +150,12 @@ describe('access decisions: the subscription state decides first', () => {
   });
 
   it('a subscription product bills every dimension per use, whatever the quantity', () => {
-    expect(decideAccess(facts({}), { dimension: 'api_calls', quantity: 1e9 })).toMatchObject({ allowed: true, reason: 'billed_per_use', entitled: null, overage: 0 });
+    expect(decideAccess(facts({}), { dimension: 'api_calls', quantity: 1e9 })).toMatchObject({
+      allowed: true,
+      reason: 'billed_per_use',
+      entitled: null,
+      overage: 0,
+    });
   });
 });
 
@@ -98,8 +164,17 @@ describe('access decisions: contracts grant what GetEntitlements lists', () => {
 
   it('an integer entitlement: up to the entitled quantity, not one more', () => {
     const e = [int('seats', 10)];
-    expect(decideAccess(onContract(e), { dimension: 'seats', quantity: 10 })).toMatchObject({ allowed: true, reason: 'within_entitlement', entitled: { valueType: 'integer', quantity: 10 }, overage: 0 });
-    expect(decideAccess(onContract(e), { dimension: 'seats', quantity: 11 })).toMatchObject({ allowed: false, reason: 'exceeds_entitlement', entitled: { quantity: 10 } });
+    expect(decideAccess(onContract(e), { dimension: 'seats', quantity: 10 })).toMatchObject({
+      allowed: true,
+      reason: 'within_entitlement',
+      entitled: { valueType: 'integer', quantity: 10 },
+      overage: 0,
+    });
+    expect(decideAccess(onContract(e), { dimension: 'seats', quantity: 11 })).toMatchObject({
+      allowed: false,
+      reason: 'exceeds_entitlement',
+      entitled: { quantity: 10 },
+    });
     expect(decideAccess(onContract(e), { dimension: 'seats' })).toMatchObject({ allowed: true, reason: 'within_entitlement' });
     expect(decideAccess(onContract(e), {})).toMatchObject({ allowed: true, reason: 'subscribed' });
   });
@@ -112,9 +187,20 @@ describe('access decisions: contracts grant what GetEntitlements lists', () => {
       int('seats', 1),
     ];
     expect(decideAccess(onContract(e), { dimension: 'sso' })).toMatchObject({ allowed: false, reason: 'feature_disabled' });
-    expect(decideAccess(onContract([{ ...e[0]!, value: { type: 'boolean', value: true } }]), { dimension: 'sso' })).toMatchObject({ allowed: true, reason: 'feature_enabled' });
-    expect(decideAccess(onContract(e), { dimension: 'tier' })).toMatchObject({ allowed: true, reason: 'within_entitlement', entitled: { valueType: 'string', quantity: null } });
-    expect(decideAccess(onContract(e), { dimension: 'archive' })).toMatchObject({ allowed: true, reason: 'within_entitlement', entitled: { valueType: 'none' } });
+    expect(decideAccess(onContract([{ ...e[0]!, value: { type: 'boolean', value: true } }]), { dimension: 'sso' })).toMatchObject({
+      allowed: true,
+      reason: 'feature_enabled',
+    });
+    expect(decideAccess(onContract(e), { dimension: 'tier' })).toMatchObject({
+      allowed: true,
+      reason: 'within_entitlement',
+      entitled: { valueType: 'string', quantity: null },
+    });
+    expect(decideAccess(onContract(e), { dimension: 'archive' })).toMatchObject({
+      allowed: true,
+      reason: 'within_entitlement',
+      entitled: { valueType: 'none' },
+    });
   });
 
   it('a dimension the contract does not list, or lists only expired, is not entitled', () => {
@@ -126,19 +212,31 @@ describe('access decisions: contracts grant what GetEntitlements lists', () => {
 
   it('an entitlement counts until its expiration, not at it', () => {
     expect(decideAccess(onContract([int('seats', 5, 61)]), { dimension: 'seats', quantity: 5 }).allowed).toBe(true);
-    expect(decideAccess(onContract([int('seats', 5, 60)]), { dimension: 'seats', quantity: 5 })).toMatchObject({ allowed: false, reason: 'contract_ended' });
+    expect(decideAccess(onContract([int('seats', 5, 60)]), { dimension: 'seats', quantity: 5 })).toMatchObject({
+      allowed: false,
+      reason: 'contract_ended',
+    });
   });
 
   it('a contract never read from AWS is not guessed at; an empty or wholly expired one grants nothing', () => {
     const unread = customer([['subscribe-success', 2]], { entitlementsFetchedAt: null });
-    expect(decideAccess(onContract([], { customer: unread }), { dimension: 'seats' })).toMatchObject({ allowed: false, reason: 'entitlements_unknown' });
+    expect(decideAccess(onContract([], { customer: unread }), { dimension: 'seats' })).toMatchObject({
+      allowed: false,
+      reason: 'entitlements_unknown',
+    });
     expect(decideAccess(onContract([]), {})).toMatchObject({ allowed: false, reason: 'contract_ended' });
     expect(decideAccess(onContract([int('seats', 5, 10)]), {})).toMatchObject({ allowed: false, reason: 'contract_ended' });
   });
 
   it('the subscription state still decides first: a cancelled contract with entitlements left is refused', () => {
-    const cancelled = customer([['license-updated', 2], ['agreement-ended', 20]]);
-    expect(decideAccess(onContract([int('seats', 10)], { customer: cancelled }), { dimension: 'seats', quantity: 1 })).toMatchObject({ allowed: false, reason: 'subscription_ending' });
+    const cancelled = customer([
+      ['license-updated', 2],
+      ['agreement-ended', 20],
+    ]);
+    expect(decideAccess(onContract([int('seats', 10)], { customer: cancelled }), { dimension: 'seats', quantity: 1 })).toMatchObject({
+      allowed: false,
+      reason: 'subscription_ending',
+    });
   });
 });
 
@@ -146,25 +244,51 @@ describe('access decisions: contracts with consumption bill what exceeds the ent
   const onCwc = (entitlements: Entitlement[]) => facts({ product: withConsumption, entitlements });
 
   it('above the entitled quantity of a metered dimension: allowed, the excess billed as overage', () => {
-    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'seats', quantity: 14 })).toMatchObject({ allowed: true, reason: 'billed_as_overage', overage: 4, entitled: { quantity: 10 } });
-    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'seats', quantity: 9 })).toMatchObject({ allowed: true, reason: 'within_entitlement', overage: 0 });
+    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'seats', quantity: 14 })).toMatchObject({
+      allowed: true,
+      reason: 'billed_as_overage',
+      overage: 4,
+      entitled: { quantity: 10 },
+    });
+    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'seats', quantity: 9 })).toMatchObject({
+      allowed: true,
+      reason: 'within_entitlement',
+      overage: 0,
+    });
   });
 
   it('a metered dimension with no entitlement is billed entirely; an unmetered one is refused', () => {
-    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'gb', quantity: 3 })).toMatchObject({ allowed: true, reason: 'billed_as_overage', overage: 3, entitled: null });
-    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'support', quantity: 1 })).toMatchObject({ allowed: false, reason: 'not_entitled' });
+    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'gb', quantity: 3 })).toMatchObject({
+      allowed: true,
+      reason: 'billed_as_overage',
+      overage: 3,
+      entitled: null,
+    });
+    expect(decideAccess(onCwc([int('seats', 10)]), { dimension: 'support', quantity: 1 })).toMatchObject({
+      allowed: false,
+      reason: 'not_entitled',
+    });
   });
 });
 
 describe('access decisions: MeterUsage fail policy', () => {
   it('refuses while metering is failing past its limit with fail-closed; SaaS products ignore it', () => {
-    expect(decideAccess(facts({ product: meterUsage, metering: { allowed: false } }), {})).toMatchObject({ allowed: false, reason: 'metering_unavailable' });
+    expect(decideAccess(facts({ product: meterUsage, metering: { allowed: false } }), {})).toMatchObject({
+      allowed: false,
+      reason: 'metering_unavailable',
+    });
     expect(decideAccess(facts({ product: meterUsage, metering: { allowed: true } }), {})).toMatchObject({ allowed: true });
     expect(decideAccess(facts({ product: subscription, metering: { allowed: false } }), {})).toMatchObject({ allowed: true });
   });
 
   it('a cancelled customer is refused for that reason, not for metering', () => {
-    const ended = customer([['subscribe-success', 2], ['unsubscribe-pending', 30], ['unsubscribe-success', 40]]);
-    expect(decideAccess(facts({ product: meterUsage, customer: ended, metering: { allowed: false } }), {})).toMatchObject({ reason: 'subscription_ended' });
+    const ended = customer([
+      ['subscribe-success', 2],
+      ['unsubscribe-pending', 30],
+      ['unsubscribe-success', 40],
+    ]);
+    expect(decideAccess(facts({ product: meterUsage, customer: ended, metering: { allowed: false } }), {})).toMatchObject({
+      reason: 'subscription_ended',
+    });
   });
 });

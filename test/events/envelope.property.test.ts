@@ -8,13 +8,49 @@ const meta = { messageId: 'm', sentTimestamp: new Date('2026-01-01T00:00:00Z') }
 const FIXTURES = readdirSync(join(__dirname, 'fixtures')).filter((f) => f.endsWith('.json'));
 
 /** Any JSON value, including objects with the keys the parser looks at. */
-const keyArb = fc.constantFrom('Type', 'Message', 'MessageId', 'Timestamp', 'TopicArn', 'action', 'customer-identifier', 'CustomerIdentifier',
-  'product-code', 'isFreeTrialTermPresent', 'source', 'detail-type', 'detail', 'id', 'time', 'agreement', 'license', 'acceptor', 'accountId', 'arn',
-  'SubscribeURL', 'Token', '__proto__', 'constructor', 'toString');
+const keyArb = fc.constantFrom(
+  'Type',
+  'Message',
+  'MessageId',
+  'Timestamp',
+  'TopicArn',
+  'action',
+  'customer-identifier',
+  'CustomerIdentifier',
+  'product-code',
+  'isFreeTrialTermPresent',
+  'source',
+  'detail-type',
+  'detail',
+  'id',
+  'time',
+  'agreement',
+  'license',
+  'acceptor',
+  'accountId',
+  'arn',
+  'SubscribeURL',
+  'Token',
+  '__proto__',
+  'constructor',
+  'toString',
+);
 const { json } = fc.letrec((tie) => ({
   json: fc.oneof(
     { depthSize: 'small' },
-    fc.constantFrom(null, true, false, 0, -1, 1e308, 'Notification', 'subscribe-success', 'aws.agreement-marketplace', 'License Updated - Manufacturer', '2026-01-01T00:00:00Z'),
+    fc.constantFrom(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1e308,
+      'Notification',
+      'subscribe-success',
+      'aws.agreement-marketplace',
+      'License Updated - Manufacturer',
+      '2026-01-01T00:00:00Z',
+    ),
     fc.string(),
     fc.double(),
     fc.array(tie('json'), { maxLength: 3 }),

@@ -46,7 +46,13 @@ describe('parseQueueMessage: SNS envelope in SQS (facts §4.1, §5.2)', () => {
 
   it('falls back to PascalCase keys, a boolean free-trial flag, and trims identifiers', () => {
     const e = ok(parseQueueMessage(fixtureText('sns-sqs-pascalcase.json'), meta));
-    expect(e).toMatchObject({ kind: 'subscribe-success', customerIdentifier: 'X04EXAMPLEX', productCode: PC, offerIdentifier: 'offer-private777', freeTrial: false });
+    expect(e).toMatchObject({
+      kind: 'subscribe-success',
+      customerIdentifier: 'X04EXAMPLEX',
+      productCode: PC,
+      offerIdentifier: 'offer-private777',
+      freeTrial: false,
+    });
   });
 
   it('kebab-case wins over PascalCase when both are present', () => {
@@ -55,8 +61,18 @@ describe('parseQueueMessage: SNS envelope in SQS (facts §4.1, §5.2)', () => {
   });
 
   it('accepts the seed variant "CustomerId" and optional account id / LicenseArn keys', () => {
-    const body = snsBody({ action: 'subscribe-success', CustomerId: 'SEEDID', ProductCode: PC, 'customer-aws-account-id': '444455556666', LicenseArn: 'arn:l' });
-    expect(ok(parseQueueMessage(body, meta))).toMatchObject({ customerIdentifier: 'SEEDID', customerAWSAccountId: '444455556666', licenseArn: 'arn:l' });
+    const body = snsBody({
+      action: 'subscribe-success',
+      CustomerId: 'SEEDID',
+      ProductCode: PC,
+      'customer-aws-account-id': '444455556666',
+      LicenseArn: 'arn:l',
+    });
+    expect(ok(parseQueueMessage(body, meta))).toMatchObject({
+      customerIdentifier: 'SEEDID',
+      customerAWSAccountId: '444455556666',
+      licenseArn: 'arn:l',
+    });
   });
 
   it('takes the product code from the topic ARN when the message has none', () => {
@@ -80,7 +96,13 @@ describe('parseQueueMessage: SNS envelope in SQS (facts §4.1, §5.2)', () => {
 describe('parseQueueMessage: raw delivery (facts §4.1)', () => {
   it('uses the SQS MessageId and SentTimestamp', () => {
     const e = ok(parseQueueMessage(fixtureText('sns-raw-unsubscribe-pending.json'), meta));
-    expect(e).toMatchObject({ kind: 'unsubscribe-pending', channel: 'sns-raw', dedupeKey: 'sqs-msg-1', eventTime: meta.sentTimestamp, customerIdentifier: 'X05EXAMPLEX' });
+    expect(e).toMatchObject({
+      kind: 'unsubscribe-pending',
+      channel: 'sns-raw',
+      dedupeKey: 'sqs-msg-1',
+      eventTime: meta.sentTimestamp,
+      customerIdentifier: 'X05EXAMPLEX',
+    });
     expect(e.topicArn).toBeUndefined();
   });
 
@@ -97,9 +119,17 @@ describe('parseQueueMessage: rejections carry a reason and never throw', () => {
     ['JSON array', '[1,2]', /not an object/],
     ['JSON null', 'null', /not an object/],
     ['empty object', '{}', /not an SNS envelope/],
-    ['unknown action', snsBody({ action: 'subscribe-maybe', 'customer-identifier': 'C', 'product-code': PC }), /unknown Marketplace action/],
+    [
+      'unknown action',
+      snsBody({ action: 'subscribe-maybe', 'customer-identifier': 'C', 'product-code': PC }),
+      /unknown Marketplace action/,
+    ],
     ['no identity', snsBody({ action: 'subscribe-success', 'product-code': PC }), /no customer identity/],
-    ['Message not JSON', JSON.stringify({ ...fixtureJson('sns-sqs-subscribe-success.json'), Message: 'Hello world!' }), /Message is not JSON/],
+    [
+      'Message not JSON',
+      JSON.stringify({ ...fixtureJson('sns-sqs-subscribe-success.json'), Message: 'Hello world!' }),
+      /Message is not JSON/,
+    ],
     ['no Timestamp', JSON.stringify({ ...fixtureJson('sns-sqs-subscribe-success.json'), Timestamp: 'yesterday' }), /Timestamp/],
     ['unknown SNS type', JSON.stringify({ Type: 'Gossip', MessageId: 'x' }), /unknown SNS message Type/],
     ['confirmation in a queue', fixtureText('sns-http-subscription-confirmation.json'), /out of band/],
@@ -136,7 +166,11 @@ describe('parseSnsHttpBody (facts §4.2)', () => {
   it.each([
     ['garbage', '<xml/>', /not JSON/],
     ['no Type', '{"a":1}', /no SNS "Type"/],
-    ['confirmation without Token', JSON.stringify({ ...fixtureJson('sns-http-subscription-confirmation.json'), Token: undefined }), /Token/],
+    [
+      'confirmation without Token',
+      JSON.stringify({ ...fixtureJson('sns-http-subscription-confirmation.json'), Token: undefined }),
+      /Token/,
+    ],
   ])('refuses %s', (_n, body, reason) => {
     const r = parseSnsHttpBody(body);
     expect(!r.ok && r.reason).toMatch(reason);

@@ -1,6 +1,15 @@
 import type { ManualClock } from '../../src/platform/clock';
-import { dialects, type TestStore } from '../support/stores';
-import { openProcessorFixture, contract, ebBody, entitlementUpdatedBody, FakeReader, seats, until, type ProcessorRig } from './processor-support';
+import { describeDialects, type TestStore } from '../support/stores';
+import {
+  openProcessorFixture,
+  contract,
+  ebBody,
+  entitlementUpdatedBody,
+  type FakeReader,
+  seats,
+  until,
+  type ProcessorRig,
+} from './processor-support';
 
 const ACCOUNT = '444455556666';
 const L1 = `arn:aws:license-manager::${ACCOUNT}:license:l-0001`;
@@ -8,7 +17,11 @@ const L2 = `arn:aws:license-manager::${ACCOUNT}:license:l-0002`;
 const t0 = Date.parse('2026-11-22T10:00:00Z');
 const at = (minutes: number) => new Date(t0 + minutes * 60_000);
 
-const licenseUpdated = (id: string, minute: number, o: { licenseArn?: string; agreementId: string; offerId?: string; requestId?: string }) =>
+const licenseUpdated = (
+  id: string,
+  minute: number,
+  o: { licenseArn?: string; agreementId: string; offerId?: string; requestId?: string },
+) =>
   ebBody(id, 'License Updated - Manufacturer', at(minute), {
     requestId: o.requestId ?? `req-${id}`,
     product: { id: 'prod-1', code: contract.code },
@@ -17,10 +30,21 @@ const licenseUpdated = (id: string, minute: number, o: { licenseArn?: string; ag
     agreement: { id: o.agreementId },
     offer: { id: o.offerId ?? 'offer-1' },
   });
-const agreementEvent = (id: string, stem: 'Created' | 'Amended' | 'Ended', minute: number, agreement: Record<string, unknown>, offerId?: string) =>
-  ebBody(id, `Purchase Agreement ${stem} - Proposer`, at(minute), { requestId: `req-${id}`, acceptor: { accountId: ACCOUNT }, agreement, ...(offerId ? { offer: { id: offerId } } : {}) });
+const agreementEvent = (
+  id: string,
+  stem: 'Created' | 'Amended' | 'Ended',
+  minute: number,
+  agreement: Record<string, unknown>,
+  offerId?: string,
+) =>
+  ebBody(id, `Purchase Agreement ${stem} - Proposer`, at(minute), {
+    requestId: `req-${id}`,
+    acceptor: { accountId: ACCOUNT },
+    agreement,
+    ...(offerId ? { offer: { id: offerId } } : {}),
+  });
 
-describe.each(dialects('event processor: licence, agreement and snapshot order'))('event processor (licence, agreements, snapshots) on %s', (dialect) => {
+describeDialects('event processor (licence, agreements, snapshots) on %s', (dialect) => {
   let t: TestStore;
   let reader: FakeReader;
   let rig: ProcessorRig;
@@ -32,7 +56,8 @@ describe.each(dialects('event processor: licence, agreement and snapshot order')
   afterEach(async () => t.dispose());
 
   const byAgreementOrLicence = async (licenseArn: string) => rig.customers.findByIdentity({ licenseArn });
-  const outcomeOf = async (dedupeKey: string) => (await t.store.db.selectFrom('events').select(['outcome', 'reason']).where('dedupe_key', '=', dedupeKey).executeTakeFirst())?.outcome;
+  const outcomeOf = async (dedupeKey: string) =>
+    (await t.store.db.selectFrom('events').select(['outcome', 'reason']).where('dedupe_key', '=', dedupeKey).executeTakeFirst())?.outcome;
 
   it('a newer License Updated with a new LicenseArn on the same agreement replaces the licence; an older one does not', async () => {
     expect((await rig.deliver(licenseUpdated('lu1', 0, { agreementId: 'agmt-1', licenseArn: L1 }))).outcome).toBe('applied');
@@ -56,14 +81,18 @@ describe.each(dialects('event processor: licence, agreement and snapshot order')
   });
 
   it('Created/Amended before their customer are applied with their data once it is known; a replacement agreement is followed', async () => {
-    expect((await rig.deliver(agreementEvent('c1', 'Created', 0, { id: 'agmt-1', status: 'ACTIVE', intent: 'NEW' }, 'offer-1'))).outcome).toBe('unmatched');
+    expect(
+      (await rig.deliver(agreementEvent('c1', 'Created', 0, { id: 'agmt-1', status: 'ACTIVE', intent: 'NEW' }, 'offer-1'))).outcome,
+    ).toBe('unmatched');
     await rig.deliver(licenseUpdated('lu1', 1, { agreementId: 'agmt-1', offerId: 'offer-1' }));
     let c = await byAgreementOrLicence(L1);
     expect(c).toMatchObject({ agreementId: 'agmt-1', offerId: 'offer-1', agreementStatus: 'ACTIVE', agreementIntent: 'NEW' });
     expect(await outcomeOf('c1')).toBe('applied');
 
     // The agreement is replaced: the new agreement's events arrive before anything links it to the customer.
-    expect((await rig.deliver(agreementEvent('a2', 'Amended', 20, { id: 'agmt-2', status: 'ACTIVE', intent: 'REPLACE' }, 'offer-2'))).outcome).toBe('unmatched');
+    expect(
+      (await rig.deliver(agreementEvent('a2', 'Amended', 20, { id: 'agmt-2', status: 'ACTIVE', intent: 'REPLACE' }, 'offer-2'))).outcome,
+    ).toBe('unmatched');
     expect((await rig.deliver(agreementEvent('e2', 'Ended', 40, { id: 'agmt-2', status: 'CANCELLED' }))).outcome).toBe('unmatched');
     await rig.deliver(licenseUpdated('lu2', 21, { agreementId: 'agmt-2', offerId: 'offer-2' }));
     c = await byAgreementOrLicence(L1);
@@ -73,15 +102,21 @@ describe.each(dialects('event processor: licence, agreement and snapshot order')
     expect(await outcomeOf('e2')).toBe('applied');
 
     // A late copy of the first agreement's creation is recorded, not applied.
-    expect((await rig.deliver(agreementEvent('c1-late', 'Created', 2, { id: 'agmt-1', status: 'ACTIVE', intent: 'NEW' }, 'offer-1'))).outcome).toBe('stale');
+    expect(
+      (await rig.deliver(agreementEvent('c1-late', 'Created', 2, { id: 'agmt-1', status: 'ACTIVE', intent: 'NEW' }, 'offer-1'))).outcome,
+    ).toBe('stale');
     expect(await byAgreementOrLicence(L1)).toMatchObject({ agreementId: 'agmt-2', offerId: 'offer-2' });
   });
 
   it('an Amended event for the current agreement updates its offer, status and intent; an older one does not', async () => {
     await rig.deliver(licenseUpdated('lu1', 0, { agreementId: 'agmt-1', offerId: 'offer-1' }));
-    expect((await rig.deliver(agreementEvent('am', 'Amended', 10, { id: 'agmt-1', status: 'ACTIVE', intent: 'REPLACE' }, 'offer-9'))).outcome).toBe('applied');
+    expect(
+      (await rig.deliver(agreementEvent('am', 'Amended', 10, { id: 'agmt-1', status: 'ACTIVE', intent: 'REPLACE' }, 'offer-9'))).outcome,
+    ).toBe('applied');
     expect(await byAgreementOrLicence(L1)).toMatchObject({ offerId: 'offer-9', agreementStatus: 'ACTIVE', agreementIntent: 'REPLACE' });
-    expect((await rig.deliver(agreementEvent('cr', 'Created', 5, { id: 'agmt-1', status: 'ACTIVE', intent: 'NEW' }, 'offer-1'))).outcome).toBe('stale');
+    expect(
+      (await rig.deliver(agreementEvent('cr', 'Created', 5, { id: 'agmt-1', status: 'ACTIVE', intent: 'NEW' }, 'offer-1'))).outcome,
+    ).toBe('stale');
     expect(await byAgreementOrLicence(L1)).toMatchObject({ offerId: 'offer-9', agreementIntent: 'REPLACE' });
   });
 
@@ -122,7 +157,11 @@ describe.each(dialects('event processor: licence, agreement and snapshot order')
     reader.release([seats(10)]);
     const outcomes = (await Promise.all([a, b])).map((r) => r.outcome).sort();
     expect(outcomes).toEqual(['applied', 'duplicate']);
-    const rows = await t.store.db.selectFrom('events').select('dedupe_key').where('secondary_key', '=', 'eb:License Updated:same-request').execute();
+    const rows = await t.store.db
+      .selectFrom('events')
+      .select('dedupe_key')
+      .where('secondary_key', '=', 'eb:License Updated:same-request')
+      .execute();
     expect(rows).toHaveLength(1);
   });
 });

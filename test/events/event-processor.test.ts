@@ -3,7 +3,12 @@ import type { Kysely } from 'kysely';
 import { CustomerRepository } from '../../src/customers/customer.repository';
 import type { Entitlement } from '../../src/customers/customer';
 import type { EntitlementReader } from '../../src/customers/ports';
-import { compareTransitions, foldTransitions, initialSubscriptionState, type StatusTransition } from '../../src/customers/subscription-state';
+import {
+  compareTransitions,
+  foldTransitions,
+  initialSubscriptionState,
+  type StatusTransition,
+} from '../../src/customers/subscription-state';
 import { parseQueueMessage } from '../../src/events/envelope';
 import { EventRepository } from '../../src/events/event.repository';
 import { EventProcessor } from '../../src/events/event-processor';
@@ -13,10 +18,9 @@ import { ProductCatalog } from '../../src/products/product-config';
 import type { Database } from '../../src/store/schema';
 import { captureLogger } from '../support/log-capture';
 import { contract, ebBody, legacy, snsBody } from './processor-support';
-import { dialects, openTestStore, type TestStore } from '../support/stores';
+import { describeDialects, openTestStore, type TestStore } from '../support/stores';
 
 type SnsAction = 'subscribe-success' | 'subscribe-fail' | 'unsubscribe-pending' | 'unsubscribe-success';
-
 
 class FakeReader implements EntitlementReader {
   answer: Entitlement[] = [];
@@ -32,7 +36,7 @@ class FakeReader implements EntitlementReader {
   }
 }
 
-describe.each(dialects('event processor'))('event processor on %s', (dialect) => {
+describeDialects('event processor on %s', (dialect) => {
   let t: TestStore;
   let processor: EventProcessor;
   let customers: CustomerRepository;
@@ -48,7 +52,16 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
       published.push(e);
     });
     customers = new CustomerRepository(db);
-    return new EventProcessor({ db, customers, events: new EventRepository(db), entitlements: reader, catalog: new ProductCatalog([legacy, contract]), bus, clock, logger: captureLogger().logger });
+    return new EventProcessor({
+      db,
+      customers,
+      events: new EventRepository(db),
+      entitlements: reader,
+      catalog: new ProductCatalog([legacy, contract]),
+      bus,
+      clock,
+      logger: captureLogger().logger,
+    });
   }
 
   beforeEach(async () => {
@@ -72,7 +85,12 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
   });
   afterEach(async () => t.dispose());
 
-  const deliver = (body: string, messageId = 'm') => processor.handle(parseQueueMessage(body, { messageId, sentTimestamp: clock.now() }), { dedupeKey: `sqs:${messageId}`, channel: 'sqs:test', body });
+  const deliver = (body: string, messageId = 'm') =>
+    processor.handle(parseQueueMessage(body, { messageId, sentTimestamp: clock.now() }), {
+      dedupeKey: `sqs:${messageId}`,
+      channel: 'sqs:test',
+      body,
+    });
   const stateOf = async () => (await customers.findByIdentity({ productCode: legacy.code, customerIdentifier: 'CUST-1' }))?.subscription;
 
   it('applies each subscription action and publishes the domain event after commit', async () => {
@@ -81,9 +99,9 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
     expect((await stateOf())?.status).toBe('active');
     expect(published).toEqual([{ type: 'customer-activated', customerId: expect.any(String) }]);
     await deliver(snsBody('b', 'unsubscribe-pending', new Date(t0.getTime() + 1000)));
-    expect((await stateOf())).toMatchObject({ status: 'unsubscribe_pending', finalWindowOpenedAt: new Date(t0.getTime() + 1000) });
+    expect(await stateOf()).toMatchObject({ status: 'unsubscribe_pending', finalWindowOpenedAt: new Date(t0.getTime() + 1000) });
     await deliver(snsBody('c', 'unsubscribe-success', new Date(t0.getTime() + 2000)));
-    expect((await stateOf())).toMatchObject({ status: 'unsubscribed', endedAt: new Date(t0.getTime() + 2000) });
+    expect(await stateOf()).toMatchObject({ status: 'unsubscribed', endedAt: new Date(t0.getTime() + 2000) });
     expect(published.map((e) => e.type)).toEqual(['customer-activated', 'final-window-opened', 'customer-ended']);
   });
 
@@ -96,7 +114,7 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
     const old = await deliver(snsBody('old', 'subscribe-success', new Date(t0.getTime() + 1000)));
     expect(old.outcome).toBe('stale');
     expect(old.reason).toMatch(/older than the unsubscribe-success/);
-    expect((await stateOf())).toMatchObject({ status: 'unsubscribed', activatedAt: t0, endedAt: new Date(t0.getTime() + 5000) });
+    expect(await stateOf()).toMatchObject({ status: 'unsubscribed', activatedAt: t0, endedAt: new Date(t0.getTime() + 5000) });
     const rows = await t.store.db.selectFrom('events').select(['dedupe_key', 'outcome']).orderBy('id').execute();
     expect(rows).toEqual([
       { dedupe_key: 'first', outcome: 'applied' },
@@ -106,7 +124,13 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
   });
 
   it('records garbage as rejected with a reason, and acknowledges it (no throw)', async () => {
-    for (const [i, body] of ['not json', '{}', '[1,2]', JSON.stringify({ Type: 'Notification', MessageId: 'z', Message: '{"action":"explode"}' }), snsBody('foreign', 'subscribe-success', new Date(), { 'product-code': 'not-ours' })].entries()) {
+    for (const [i, body] of [
+      'not json',
+      '{}',
+      '[1,2]',
+      JSON.stringify({ Type: 'Notification', MessageId: 'z', Message: '{"action":"explode"}' }),
+      snsBody('foreign', 'subscribe-success', new Date(), { 'product-code': 'not-ours' }),
+    ].entries()) {
       const r = await deliver(body, `g${i}`);
       expect(r.outcome).toBe('rejected');
       expect(r.reason).toEqual(expect.any(String));
@@ -127,14 +151,31 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
   it('entitlement-updated re-reads GetEntitlements; a throttled read is retried by redelivery; empty opens the final window', async () => {
     const t0 = new Date('2026-11-22T10:00:00Z');
     const lic = 'arn:aws:license-manager::444455556666:license:l-abc';
-    const detail = { product: { id: 'prod-1', code: contract.code }, license: { arn: lic }, acceptor: { accountId: '444455556666' }, agreement: { id: 'agmt-1' }, requestId: 'r1' };
+    const detail = {
+      product: { id: 'prod-1', code: contract.code },
+      license: { arn: lic },
+      acceptor: { accountId: '444455556666' },
+      agreement: { id: 'agmt-1' },
+      requestId: 'r1',
+    };
     reader.answer = [{ dimension: 'seats', value: { type: 'integer', value: 10 }, expirationDate: null }];
     expect((await deliver(ebBody('e1', 'License Updated - Manufacturer', t0, detail))).outcome).toBe('applied');
     const c = await customers.findByIdentity({ licenseArn: lic });
     expect(c?.subscription.status).toBe('active');
     expect(await customers.listEntitlements(c!.id)).toHaveLength(1);
 
-    const update = JSON.stringify({ Type: 'Notification', MessageId: 'u1', TopicArn: 'arn:aws:sns:us-east-1:1:t', Timestamp: new Date(t0.getTime() + 60_000).toISOString(), Message: JSON.stringify({ action: 'entitlement-updated', 'customer-aws-account-id': '444455556666', 'license-arn': lic, 'product-code': contract.code }) });
+    const update = JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'u1',
+      TopicArn: 'arn:aws:sns:us-east-1:1:t',
+      Timestamp: new Date(t0.getTime() + 60_000).toISOString(),
+      Message: JSON.stringify({
+        action: 'entitlement-updated',
+        'customer-aws-account-id': '444455556666',
+        'license-arn': lic,
+        'product-code': contract.code,
+      }),
+    });
     reader.failures = 1;
     await expect(deliver(update, 'u1')).rejects.toThrow(/throttled/);
     reader.answer = [];
@@ -146,11 +187,25 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
 
   it('agreement events that arrive before their customer wait, then apply once License Updated names the agreement', async () => {
     const t0 = new Date('2026-11-22T10:00:00Z');
-    const ended = await deliver(ebBody('pa-end', 'Purchase Agreement Ended - Proposer', new Date(t0.getTime() + 120_000), { agreement: { id: 'agmt-9', status: 'CANCELLED' }, acceptor: { accountId: '999988887777' }, requestId: 'r9' }));
+    const ended = await deliver(
+      ebBody('pa-end', 'Purchase Agreement Ended - Proposer', new Date(t0.getTime() + 120_000), {
+        agreement: { id: 'agmt-9', status: 'CANCELLED' },
+        acceptor: { accountId: '999988887777' },
+        requestId: 'r9',
+      }),
+    );
     expect(ended.outcome).toBe('unmatched');
     reader.answer = [{ dimension: 'seats', value: { type: 'integer', value: 1 }, expirationDate: null }];
     const lic = 'arn:aws:license-manager::999988887777:license:l-9';
-    await deliver(ebBody('lu', 'License Updated - Manufacturer', t0, { product: { code: contract.code }, license: { arn: lic }, acceptor: { accountId: '999988887777' }, agreement: { id: 'agmt-9' }, requestId: 'r10' }));
+    await deliver(
+      ebBody('lu', 'License Updated - Manufacturer', t0, {
+        product: { code: contract.code },
+        license: { arn: lic },
+        acceptor: { accountId: '999988887777' },
+        agreement: { id: 'agmt-9' },
+        requestId: 'r10',
+      }),
+    );
     const c = await customers.findByIdentity({ licenseArn: lic });
     expect(c?.subscription.status).toBe('unsubscribe_pending');
     const row = await t.store.db.selectFrom('events').select('outcome').where('dedupe_key', '=', 'pa-end').executeTakeFirst();
@@ -166,6 +221,7 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
         fc.integer(),
         async (history, copies, seed) => {
           await t.store.db.deleteFrom('events').execute();
+          await t.store.db.deleteFrom('customer_changes').execute();
           await t.store.db.deleteFrom('customers').execute();
           const base = Date.parse('2026-11-22T10:00:00Z');
           const messages = history.map((h, i) => ({ id: `p${i}`, body: snsBody(`p${i}`, h.action, new Date(base + h.minute * 60_000)) }));
@@ -173,7 +229,9 @@ describe.each(dialects('event processor'))('event processor on %s', (dialect) =>
           for (const d of deliveries) await deliver(d.body, d.id);
           const expected = foldTransitions(
             initialSubscriptionState,
-            history.map((h): StatusTransition => ({ kind: h.action, eventTime: new Date(base + h.minute * 60_000) })).sort(compareTransitions),
+            history
+              .map((h): StatusTransition => ({ kind: h.action, eventTime: new Date(base + h.minute * 60_000) }))
+              .sort(compareTransitions),
           );
           const got = await stateOf();
           expect(got?.status).toBe(expected.status);
@@ -190,7 +248,13 @@ const ACCOUNT = '123412341234';
 const LIC = { L1: `arn:aws:license-manager::${ACCOUNT}:license:l-1`, L2: `arn:aws:license-manager::${ACCOUNT}:license:l-2` } as const;
 type EbStep =
   | { kind: 'lu' | 'ld'; minute: number; lic: keyof typeof LIC; agmt: 'agmt-1' | 'agmt-2'; offer: 'offer-1' | 'offer-2' }
-  | { kind: 'created' | 'amended'; minute: number; agmt: 'agmt-1' | 'agmt-2'; offer: 'offer-1' | 'offer-2'; intent: 'NEW' | 'RENEW' | 'REPLACE' }
+  | {
+      kind: 'created' | 'amended';
+      minute: number;
+      agmt: 'agmt-1' | 'agmt-2';
+      offer: 'offer-1' | 'offer-2';
+      intent: 'NEW' | 'RENEW' | 'REPLACE';
+    }
   | { kind: 'ended'; minute: number; agmt: 'agmt-1' | 'agmt-2'; status: 'CANCELLED' | 'EXPIRED' | 'RENEWED' }
   | { kind: 'eu'; minute: number };
 
@@ -202,19 +266,40 @@ function ebStepBody(id: string, s: EbStep): string {
     case 'ld':
       return JSON.stringify({
         ...JSON.parse(ebBody(id, s.kind === 'lu' ? 'License Updated - Manufacturer' : 'License Deprovisioned - Manufacturer', at, {})),
-        detail: { ...who, product: { code: contract.code }, license: { arn: LIC[s.lic] }, agreement: { id: s.agmt }, offer: { id: s.offer } },
+        detail: {
+          ...who,
+          product: { code: contract.code },
+          license: { arn: LIC[s.lic] },
+          agreement: { id: s.agmt },
+          offer: { id: s.offer },
+        },
       });
     case 'created':
     case 'amended':
-      return ebBody(id, s.kind === 'created' ? 'Purchase Agreement Created - Proposer' : 'Purchase Agreement Amended - Manufacturer', at, { ...who, offer: { id: s.offer }, agreement: { id: s.agmt, status: 'ACTIVE', intent: s.intent } });
+      return ebBody(id, s.kind === 'created' ? 'Purchase Agreement Created - Proposer' : 'Purchase Agreement Amended - Manufacturer', at, {
+        ...who,
+        offer: { id: s.offer },
+        agreement: { id: s.agmt, status: 'ACTIVE', intent: s.intent },
+      });
     case 'ended':
       return ebBody(id, 'Purchase Agreement Ended - Proposer', at, { ...who, agreement: { id: s.agmt, status: s.status } });
     case 'eu':
-      return JSON.stringify({ Type: 'Notification', MessageId: id, TopicArn: 'arn:aws:sns:us-east-1:1:t', Timestamp: at.toISOString(), Message: JSON.stringify({ action: 'entitlement-updated', 'customer-aws-account-id': ACCOUNT, 'license-arn': LIC.L1, 'product-code': contract.code }) });
+      return JSON.stringify({
+        Type: 'Notification',
+        MessageId: id,
+        TopicArn: 'arn:aws:sns:us-east-1:1:t',
+        Timestamp: at.toISOString(),
+        Message: JSON.stringify({
+          action: 'entitlement-updated',
+          'customer-aws-account-id': ACCOUNT,
+          'license-arn': LIC.L1,
+          'product-code': contract.code,
+        }),
+      });
   }
 }
 
-describe.each(dialects('event processor, EventBridge property'))('event processor EventBridge histories on %s', (dialect) => {
+describeDialects('event processor EventBridge histories on %s', (dialect) => {
   let t: TestStore;
   afterEach(async () => t?.dispose());
 
@@ -229,18 +314,44 @@ describe.each(dialects('event processor, EventBridge property'))('event processo
         // Messages share no identity when a licence and an agreement both change at once; a new licence
         // is therefore granted on the same agreement, and a new agreement keeps the licence.
         withLicenceChange
-          ? fc.record({ kind: fc.constantFrom<'lu' | 'ld'>('lu', 'lu', 'ld'), minute, lic: fc.constantFrom<'L1' | 'L2'>('L1', 'L2'), agmt: fc.constant<'agmt-1'>('agmt-1'), offer })
+          ? fc.record({
+              kind: fc.constantFrom<'lu' | 'ld'>('lu', 'lu', 'ld'),
+              minute,
+              lic: fc.constantFrom<'L1' | 'L2'>('L1', 'L2'),
+              agmt: fc.constant<'agmt-1'>('agmt-1'),
+              offer,
+            })
           : fc.record({ kind: fc.constantFrom<'lu' | 'ld'>('lu', 'lu', 'ld'), minute, lic: fc.constant<'L1'>('L1'), agmt, offer }),
-        fc.record({ kind: fc.constantFrom<'created' | 'amended'>('created', 'amended'), minute, agmt, offer, intent: fc.constantFrom<'NEW' | 'RENEW' | 'REPLACE'>('NEW', 'RENEW', 'REPLACE') }),
-        fc.record({ kind: fc.constant<'ended'>('ended'), minute, agmt, status: fc.constantFrom<'CANCELLED' | 'EXPIRED' | 'RENEWED'>('CANCELLED', 'EXPIRED', 'RENEWED') }),
+        fc.record({
+          kind: fc.constantFrom<'created' | 'amended'>('created', 'amended'),
+          minute,
+          agmt,
+          offer,
+          intent: fc.constantFrom<'NEW' | 'RENEW' | 'REPLACE'>('NEW', 'RENEW', 'REPLACE'),
+        }),
+        fc.record({
+          kind: fc.constant<'ended'>('ended'),
+          minute,
+          agmt,
+          status: fc.constantFrom<'CANCELLED' | 'EXPIRED' | 'RENEWED'>('CANCELLED', 'EXPIRED', 'RENEWED'),
+        }),
         // A message naming the licence alone finds its customer only once that licence is known; with a
         // single licence the first message of any kind makes it known, so order cannot matter.
         ...(withLicenceChange ? [] : [fc.record({ kind: fc.constant<'eu'>('eu'), minute })]),
       );
     const snapshotOf = async () => {
       const customers = await db.selectFrom('customers').selectAll().orderBy('license_arn').execute();
-      const entitlements = await db.selectFrom('entitlements').select(['customer_id', 'dimension', 'integer_value']).orderBy('dimension').execute();
-      const unmatched = await db.selectFrom('events').select('dedupe_key').where('outcome', '=', 'unmatched').orderBy('dedupe_key').execute();
+      const entitlements = await db
+        .selectFrom('entitlements')
+        .select(['customer_id', 'dimension', 'integer_value'])
+        .orderBy('dimension')
+        .execute();
+      const unmatched = await db
+        .selectFrom('events')
+        .select('dedupe_key')
+        .where('outcome', '=', 'unmatched')
+        .orderBy('dedupe_key')
+        .execute();
       return {
         customers: customers.map((c) => ({
           license: c.license_arn,
@@ -258,7 +369,8 @@ describe.each(dialects('event processor, EventBridge property'))('event processo
       };
     };
     const wipe = async () => {
-      for (const table of ['entitlements', 'events', 'customer_agreements', 'customer_licences', 'customers'] as const) await (db as unknown as Kysely<Record<string, Record<string, unknown>>>).deleteFrom(table).execute();
+      for (const table of ['entitlements', 'events', 'customer_agreements', 'customer_licences', 'customer_changes', 'customers'] as const)
+        await (db as unknown as Kysely<Record<string, Record<string, unknown>>>).deleteFrom(table).execute();
     };
     await fc.assert(
       fc.asyncProperty(
@@ -269,13 +381,27 @@ describe.each(dialects('event processor, EventBridge property'))('event processo
         async (history, copies, seatCount, seed) => {
           const reader = new FakeReader();
           // GetEntitlements answers the contract as it is now, whatever event prompted the read.
-          reader.answer = seatCount === undefined ? [] : [{ dimension: 'seats', value: { type: 'integer', value: seatCount }, expirationDate: null }];
+          reader.answer =
+            seatCount === undefined ? [] : [{ dimension: 'seats', value: { type: 'integer', value: seatCount }, expirationDate: null }];
           const clock = new ManualClock('2026-11-22T12:00:00Z');
           const customers = new CustomerRepository(db);
-          const processor = new EventProcessor({ db, customers, events: new EventRepository(db), entitlements: reader, catalog: new ProductCatalog([legacy, contract]), bus: new DomainEventBus(), clock, logger: captureLogger().logger });
+          const processor = new EventProcessor({
+            db,
+            customers,
+            events: new EventRepository(db),
+            entitlements: reader,
+            catalog: new ProductCatalog([legacy, contract]),
+            bus: new DomainEventBus(),
+            clock,
+            logger: captureLogger().logger,
+          });
           const deliver = async (id: string, body: string) => {
             clock.advance(1000);
-            await processor.handle(parseQueueMessage(body, { messageId: id, sentTimestamp: clock.now() }), { dedupeKey: `sqs:${id}`, channel: 'sqs:test', body });
+            await processor.handle(parseQueueMessage(body, { messageId: id, sentTimestamp: clock.now() }), {
+              dedupeKey: `sqs:${id}`,
+              channel: 'sqs:test',
+              body,
+            });
           };
           const messages = history.map((s, i) => ({ id: `q${i}`, body: ebStepBody(`q${i}`, s), minute: s.minute }));
 

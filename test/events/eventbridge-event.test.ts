@@ -28,7 +28,13 @@ describe('EventBridge events (facts §5.4)', () => {
   ])('%s → %s', (file, kind) => {
     const raw = fixtureJson(file);
     const e = ok(parseQueueMessage(fixtureText(file), meta));
-    expect(e).toMatchObject({ kind, channel: 'eventbridge', dedupeKey: raw['id'], agreementId: AGMT, customerAWSAccountId: '444455556666' });
+    expect(e).toMatchObject({
+      kind,
+      channel: 'eventbridge',
+      dedupeKey: raw['id'],
+      agreementId: AGMT,
+      customerAWSAccountId: '444455556666',
+    });
     expect(e.eventTime).toEqual(new Date(raw['time'] as string));
     expect(e.detailType).toBe(raw['detail-type']);
     expect(e.payload).toEqual(raw);
@@ -67,14 +73,44 @@ describe('EventBridge events (facts §5.4)', () => {
 
   it.each<[string, string, (e: Record<string, unknown>) => void, RegExp]>([
     ['Acceptor events', 'eb-agreement-ending-acceptor.json', () => undefined, /Acceptor.*not for sellers/],
-    ['another source', 'eb-license-updated-manufacturer.json', (e) => (e['source'] = 'aws.marketplace'), /is not aws\.agreement-marketplace/],
-    ['an unknown detail-type', 'eb-license-updated-manufacturer.json', (e) => (e['detail-type'] = 'Purchase Agreement Ending - Proposer'), /unsupported EventBridge detail-type/],
-    ['a detail-type without role', 'eb-license-updated-manufacturer.json', (e) => (e['detail-type'] = 'License Updated'), /unknown EventBridge detail-type/],
+    [
+      'another source',
+      'eb-license-updated-manufacturer.json',
+      (e) => (e['source'] = 'aws.marketplace'),
+      /is not aws\.agreement-marketplace/,
+    ],
+    [
+      'an unknown detail-type',
+      'eb-license-updated-manufacturer.json',
+      (e) => (e['detail-type'] = 'Purchase Agreement Ending - Proposer'),
+      /unsupported EventBridge detail-type/,
+    ],
+    [
+      'a detail-type without role',
+      'eb-license-updated-manufacturer.json',
+      (e) => (e['detail-type'] = 'License Updated'),
+      /unknown EventBridge detail-type/,
+    ],
     ['a bad time', 'eb-license-updated-manufacturer.json', (e) => (e['time'] = 'soon'), /no valid "time"/],
     ['no detail', 'eb-license-updated-manufacturer.json', (e) => delete e['detail'], /no "detail" object/],
-    ['a license event without LicenseArn', 'eb-license-updated-manufacturer.json', (e) => delete (e['detail'] as Record<string, unknown>)['license'], /lacks detail\.acceptor\.accountId or detail\.license\.arn/],
-    ['a license event without acceptor', 'eb-license-deprovisioned-manufacturer.json', (e) => delete (e['detail'] as Record<string, unknown>)['acceptor'], /lacks detail\.acceptor/],
-    ['an agreement event without agreement id', 'eb-agreement-ended-proposer.json', (e) => delete (e['detail'] as Record<string, unknown>)['agreement'], /lacks detail\.agreement\.id/],
+    [
+      'a license event without LicenseArn',
+      'eb-license-updated-manufacturer.json',
+      (e) => delete (e['detail'] as Record<string, unknown>)['license'],
+      /lacks detail\.acceptor\.accountId or detail\.license\.arn/,
+    ],
+    [
+      'a license event without acceptor',
+      'eb-license-deprovisioned-manufacturer.json',
+      (e) => delete (e['detail'] as Record<string, unknown>)['acceptor'],
+      /lacks detail\.acceptor/,
+    ],
+    [
+      'an agreement event without agreement id',
+      'eb-agreement-ended-proposer.json',
+      (e) => delete (e['detail'] as Record<string, unknown>)['agreement'],
+      /lacks detail\.agreement\.id/,
+    ],
   ])('refuses %s, with the event id as dedupe key', (_n, file, change, reason) => {
     const r = parseQueueMessage(withChanges(file, change), meta);
     expect(reasonOf(r)).toMatch(reason);

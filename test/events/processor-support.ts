@@ -12,8 +12,22 @@ import type { Database } from '../../src/store/schema';
 import { captureLogger } from '../support/log-capture';
 import { openTestStore, type Dialect, type TestStore } from '../support/stores';
 
-export const legacy: ProductConfig = { code: 'legacy-prod', name: 'L', pricingModel: 'subscription', meteringApi: 'batch', identity: 'customer-identifier', dimensions: [] };
-export const contract: ProductConfig = { code: 'contract-prod', name: 'C', pricingModel: 'contract', meteringApi: 'batch', identity: 'license', dimensions: [] };
+export const legacy: ProductConfig = {
+  code: 'legacy-prod',
+  name: 'L',
+  pricingModel: 'subscription',
+  meteringApi: 'batch',
+  identity: 'customer-identifier',
+  dimensions: [],
+};
+export const contract: ProductConfig = {
+  code: 'contract-prod',
+  name: 'C',
+  pricingModel: 'contract',
+  meteringApi: 'batch',
+  identity: 'license',
+  dimensions: [],
+};
 
 export function snsBody(id: string, action: string, at: Date, fields: Record<string, string> = {}): string {
   const message = { action, 'customer-identifier': 'CUST-1', 'product-code': legacy.code, isFreeTrialTermPresent: 'false', ...fields };
@@ -31,7 +45,17 @@ export function snsBody(id: string, action: string, at: Date, fields: Record<str
 }
 
 export function ebBody(id: string, detailType: string, at: Date, detail: Record<string, unknown>): string {
-  return JSON.stringify({ version: '0', id, 'detail-type': detailType, source: 'aws.agreement-marketplace', account: '111122223333', time: at.toISOString(), region: 'us-east-1', resources: [], detail });
+  return JSON.stringify({
+    version: '0',
+    id,
+    'detail-type': detailType,
+    source: 'aws.agreement-marketplace',
+    account: '111122223333',
+    time: at.toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  });
 }
 
 /** An SNS entitlement-topic message for a licence customer of the contract product. */
@@ -41,7 +65,12 @@ export function entitlementUpdatedBody(id: string, at: Date, who: { account: str
     MessageId: id,
     TopicArn: 'arn:aws:sns:us-east-1:1:aws-mp-entitlement-notification-contract-prod',
     Timestamp: at.toISOString(),
-    Message: JSON.stringify({ action: 'entitlement-updated', 'customer-aws-account-id': who.account, 'license-arn': who.licenseArn, 'product-code': contract.code }),
+    Message: JSON.stringify({
+      action: 'entitlement-updated',
+      'customer-aws-account-id': who.account,
+      'license-arn': who.licenseArn,
+      'product-code': contract.code,
+    }),
   });
 }
 
@@ -73,7 +102,11 @@ export class FakeReader implements EntitlementReader {
   }
 }
 
-export const seats = (n: number, expirationDate: Date | null = null): Entitlement => ({ dimension: 'seats', value: { type: 'integer', value: n }, expirationDate });
+export const seats = (n: number, expirationDate: Date | null = null): Entitlement => ({
+  dimension: 'seats',
+  value: { type: 'integer', value: n },
+  expirationDate,
+});
 
 export interface ProcessorRig {
   processor: EventProcessor;
@@ -92,13 +125,29 @@ export function buildProcessor(db: Kysely<Database>, reader: EntitlementReader, 
   });
   const customers = new CustomerRepository(db);
   const events = new EventRepository(db);
-  const processor = new EventProcessor({ db, customers, events, entitlements: reader, catalog: new ProductCatalog([legacy, contract]), bus, clock, logger: captureLogger().logger });
-  const deliver = (body: string, messageId = 'm') => processor.handle(parseQueueMessage(body, { messageId, sentTimestamp: clock.now() }), { dedupeKey: `sqs:${messageId}`, channel: 'sqs:test', body });
+  const processor = new EventProcessor({
+    db,
+    customers,
+    events,
+    entitlements: reader,
+    catalog: new ProductCatalog([legacy, contract]),
+    bus,
+    clock,
+    logger: captureLogger().logger,
+  });
+  const deliver = (body: string, messageId = 'm') =>
+    processor.handle(parseQueueMessage(body, { messageId, sentTimestamp: clock.now() }), {
+      dedupeKey: `sqs:${messageId}`,
+      channel: 'sqs:test',
+      body,
+    });
   return { processor, customers, events, bus, published, deliver };
 }
 
 /** A fresh store, a reader answering 10 seats, a clock at 2026-11-22 12:00 UTC and a processor over them. */
-export async function openProcessorFixture(dialect: Dialect): Promise<{ t: TestStore; reader: FakeReader; clock: ManualClock; rig: ProcessorRig }> {
+export async function openProcessorFixture(
+  dialect: Dialect,
+): Promise<{ t: TestStore; reader: FakeReader; clock: ManualClock; rig: ProcessorRig }> {
   const t = await openTestStore(dialect);
   const reader = new FakeReader();
   reader.answer = [seats(10)];

@@ -23,13 +23,19 @@ describe('registration while the store is unreachable', () => {
     expect(res.text).not.toContain('ECONNREFUSED');
     spy.mockRestore();
     const again = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
-    expect((await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': again.registrationToken })).status).toBe(303);
+    expect(
+      (await request(h.app).post('/marketplace/register').type('form').send({ 'x-amzn-marketplace-token': again.registrationToken }))
+        .status,
+    ).toBe(303);
   });
 
   it('the JSON registration answers 503 store_unavailable as problem+json', async () => {
     const sub = await h.sim.subscribe({ productCode: legacySubscription.code, confirmation: 'manual' });
     jest.spyOn(h.container.customers, 'upsert').mockRejectedValue(refused());
-    const res = await request(h.app).post('/v1/registrations').set('Authorization', `Bearer ${TEST_API_KEY}`).send({ token: sub.registrationToken });
+    const res = await request(h.app)
+      .post('/v1/registrations')
+      .set('Authorization', `Bearer ${TEST_API_KEY}`)
+      .send({ token: sub.registrationToken });
     expect(res.status).toBe(503);
     expect(res.type).toBe('application/problem+json');
     expect(res.headers['retry-after']).toBe('30');

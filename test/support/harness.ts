@@ -1,8 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { Express } from 'express';
 import { createAwsClients, type AwsClients } from '../../src/aws/clients';
 import { loadConfig, type Config } from '../../src/config';
 import { createContainer, type Container } from '../../src/container';
-import { ManualClock, systemClock, type Clock } from '../../src/platform/clock';
+import { type ManualClock, systemClock, type Clock } from '../../src/platform/clock';
+import { ALL_SCOPES } from '../../src/platform/api-keys';
+import type { BoundedGet } from '../../src/platform/bounded-fetch.gateway';
+import type { WebhookTransport } from '../../src/webhooks/webhook-transport.gateway';
 import type { Logger } from '../../src/platform/logger';
 import type { ProductConfig } from '../../src/products/product-config';
 import type { SpecViolation } from '../../routes/support/response-conformance';
@@ -11,6 +15,11 @@ import { captureLogger } from './log-capture';
 import { openTestStore, type Dialect, type TestStore } from './stores';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+
+/** The sign-in hand-off signing key of every harness (aws mode requires one with LOGIN_URL). */
+export const TEST_HANDOFF_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 export const legacySubscription: ProductConfig = {
   code: 'legacy-sub-product',
@@ -51,9 +60,13 @@ export interface Harness {
 export interface HarnessOptions {
   readonly dialect?: Dialect;
   readonly products?: ProductConfig[];
-  readonly env?: Record<string, string>;
+  readonly env?: Record<string, string | undefined>;
   readonly simulator?: SimulatorOptions;
   readonly clock?: ManualClock;
+  /** Outbound GET for SNS certificates and SubscribeURLs (default: the real bounded fetch). */
+  readonly outboundGet?: BoundedGet;
+  /** Outbound webhook POSTs (default: the real transport with the mode's address policy). */
+  readonly webhookTransport?: WebhookTransport;
 }
 
 /**
@@ -64,15 +77,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const products = options.products ?? [legacySubscription, licenseContract];
   const sim = await startSimulator({ ...options.simulator });
   for (const p of products) {
-    sim.createProduct({ productCode: p.code, pricingModel: p.pricingModel, identity: p.identity, dimensions: p.dimensions.map((d) => ({ name: d.name })) });
+    sim.createProduct({
+      productCode: p.code,
+      pricingModel: p.pricingModel,
+      identity: p.identity,
+      dimensions: p.dimensions.map((d) => ({ name: d.name })),
+    });
   }
   const config = loadConfig({
     MARKETPLACE_MODE: 'aws',
     SESSION_SECRET: 'test-session-secret-0123456789abcdef',
     SUPPORT_EMAIL: 'help@seller.example',
     LOGIN_URL: 'https://app.seller.example/login',
+    HANDOFF_SIGNING_KEY: TEST_HANDOFF_KEY,
     SELLER_NAME: 'Seller Co',
-    API_KEYS: `tests=${TEST_API_KEY}`,
+    API_KEYS: `tests(${ALL_SCOPES.join(' ')})=${TEST_API_KEY}`,
+    // The simulator's queues: aws mode is not ready without a notification source.
+    SUBSCRIPTION_QUEUE_URL: sim.queueUrl('marketplace-subscription'),
+    ENTITLEMENT_QUEUE_URL: sim.queueUrl('marketplace-entitlement'),
+    EVENTBRIDGE_QUEUE_URL: sim.queueUrl('marketplace-eventbridge'),
     MARKETPLACE_PRODUCTS: JSON.stringify(products),
     ...options.env,
   });
@@ -85,7 +108,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { logger, text } = captureLogger();
   const clock = options.clock ?? systemClock;
   const specViolations: SpecViolation[] = [];
-  const container = createContainer({ config, store: db.store, aws, clock, logger, validateResponses: true, specViolations, trustSimulatorSns: true });
+  const container = createContainer({
+    config,
+    store: db.store,
+    aws,
+    clock,
+    logger,
+    validateResponses: true,
+    specViolations,
+    simulatorOrigin: new URL(sim.url).origin,
+    ...(options.outboundGet ? { outboundGet: options.outboundGet } : {}),
+    ...(options.webhookTransport ? { webhookTransport: options.webhookTransport } : {}),
+  });
   return {
     app: container.app,
     sim,
@@ -103,7 +137,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await db.dispose();
       // Every response the suite provoked must be one openapi.yaml declares (errors and pages too).
       if (specViolations.length > 0) {
-        throw new Error(`responses not declared in openapi.yaml:\n${specViolations.map((v) => `  ${v.method} ${v.path} → ${v.status} ${v.contentType ?? ''}: ${v.problem}`).join('\n')}`);
+        throw new Error(
+          `responses not declared in openapi.yaml:\n${specViolations.map((v) => `  ${v.method} ${v.path} → ${v.status} ${v.contentType ?? ''}: ${v.problem}`).join('\n')}`,
+        );
       }
     },
   };

@@ -9,7 +9,11 @@ import { announceSkip } from './skip-notice';
  */
 export function motoAvailable(suite: string): boolean {
   const found = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).status === 0;
-  if (!found) announceSkip(`"${suite}" did not run: moto_server is not installed (pip install 'moto[server]>=5.2,<5.3'; .ci/run installs it).`);
+  if (!found)
+    announceSkip("moto cases did not run: moto_server is not installed (pip install 'moto[server]>=5.2,<5.3'; .ci/run installs it)", {
+      group: 'moto',
+      suite,
+    });
   return found;
 }
 

@@ -8,18 +8,37 @@ import { announceSkip } from './skip-notice';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+const POSTGRES_SKIPPED = 'PostgreSQL cases did not run: TEST_DATABASE_URL is not set (CI sets it; see README)';
+
 /**
- * The dialects a store suite runs on: SQLite always; PostgreSQL when TEST_DATABASE_URL is set
- * (CI sets it). Without it the PostgreSQL cases are skipped, and the run says so at the end.
+ * True when the PostgreSQL cases can run (TEST_DATABASE_URL is set; CI sets it). When not, the
+ * suite's name is recorded, and the run says once, above its closing line, which suites skipped.
  */
-export function dialects(suite: string): Dialect[] {
-  if (process.env.TEST_DATABASE_URL) return ['sqlite', 'postgres'];
-  announceSkip(`PostgreSQL cases of "${suite}" did not run: TEST_DATABASE_URL is not set (CI sets it; see README).`);
-  return ['sqlite'];
+export function postgresAvailable(suite: string): boolean {
+  if (process.env.TEST_DATABASE_URL) return true;
+  announceSkip(POSTGRES_SKIPPED, { group: 'postgres', suite });
+  return false;
+}
+
+/**
+ * A store suite on every dialect: SQLite always; PostgreSQL when TEST_DATABASE_URL is set. Without
+ * it the PostgreSQL copy is declared with `describe.skip`, so Jest counts its cases as skipped.
+ * `title` may hold `%s` for the dialect's name.
+ */
+export function describeDialects(title: string, body: (dialect: Dialect) => void): void {
+  const name = (d: Dialect) => (title.includes('%s') ? title.replace('%s', d) : `${title} (${d})`);
+  describe(name('sqlite'), () => body('sqlite'));
+  (postgresAvailable(title.replace(/\s*\(?%s\)?/, '')) ? describe : describe.skip)(name('postgres'), () => body('postgres'));
 }
 
 export interface TestStore {
   readonly store: Store;
+  /** SQLite: the database file, for a second connection to it (another "instance"). */
+  readonly sqlitePath?: string;
+  /** PostgreSQL: the schema, for a second pool on it. */
+  readonly pgSchema?: string;
+  /** A second, independent handle on the same database (another instance, or the same one after a restart). */
+  reopen(): Store;
   dispose(): Promise<void>;
 }
 
@@ -30,10 +49,13 @@ export interface TestStore {
 export async function openTestStore(dialect: Dialect): Promise<TestStore> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'mb-store-'));
-    const store = openStore({ kind: 'sqlite', path: join(dir, 'test.sqlite') });
+    const path = join(dir, 'test.sqlite');
+    const store = openStore({ kind: 'sqlite', path });
     await store.migrate();
     return {
       store,
+      sqlitePath: path,
+      reopen: () => openStore({ kind: 'sqlite', path }),
       async dispose() {
         await store.close();
         rmSync(dir, { recursive: true, force: true });
@@ -51,6 +73,8 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
   await store.migrate();
   return {
     store,
+    pgSchema: schema,
+    reopen: () => openStore({ kind: 'postgres', url, schema, poolSize: 5 }),
     async dispose() {
       await store.close();
       const c = new Client({ connectionString: url });
