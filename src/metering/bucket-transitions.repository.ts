@@ -8,6 +8,23 @@ import type { FrozenQuantity, MeterBucket } from './bucket';
 import { TRANSITIONS, type ResultWrite, type TransitionName } from './bucket-lifecycle';
 import { identityColumns, toBucket } from './bucket-rows';
 import type { RecordIdentity } from './record-batching';
+import { appendOutboxEvent } from '../webhooks/outbox.repository';
+import { meteringRecordEvent, type MeteringOutcome } from '../webhooks/metering-events';
+
+/** The moves after which the app is told the record was not billed (README "Integrate your app"). */
+const UNBILLED_OUTCOME: Partial<Record<TransitionName, MeteringOutcome>> = {
+  reject: 'failed',
+  failHeld: 'failed',
+  fail: 'failed',
+  expireHeld: 'expired',
+  expire: 'expired',
+  duplicate: 'duplicate',
+  notSubscribed: 'not_subscribed',
+};
+
+/** What a settled bucket's webhook event says, read back by the UPDATE that settled it. */
+const EVENT_COLUMNS = ['id', 'customer_id', 'product_code', 'dimension', 'hour', 'quantity', 'last_error'] as const;
+type EventRow = Pick<MeterBucketsTable, (typeof EVENT_COLUMNS)[number]>;
 
 /** What a bucket leaving `open` freezes; a part still unknown is null (the bucket is then `held`). */
 export interface RecordContent {
@@ -54,6 +71,57 @@ export class BucketTransitions {
   }
 
   /**
+   * Runs `work` in `db`'s transaction, or in a new one when `db` is not a transaction: a move that
+   * leaves a record unbilled writes its webhook event in the same transaction, so the event exists
+   * exactly when the new state does (a crash in between leaves neither).
+   */
+  private inTransaction<T>(db: Db | Tx, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return db.isTransaction ? work(db as Tx) : db.transaction().execute(work);
+  }
+
+  /** Appends the `metering.record_*` event of each settled row whose move left it unbilled. */
+  private async announce(tx: Tx, rows: readonly EventRow[], move: (id: string) => TransitionName, now: Date): Promise<void> {
+    for (const row of rows) {
+      const state = UNBILLED_OUTCOME[move(row.id)];
+      if (!state) continue;
+      await appendOutboxEvent(
+        tx,
+        meteringRecordEvent(
+          {
+            id: row.id,
+            customerId: row.customer_id,
+            productCode: row.product_code,
+            dimension: row.dimension,
+            hour: fromDbTime(row.hour),
+            quantity: row.quantity,
+            state,
+            reason: row.last_error,
+          },
+          now,
+        ),
+      );
+    }
+  }
+
+  /** One move on one bucket that may leave it unbilled: the UPDATE and its event, in one transaction. */
+  private settleOne(
+    db: Db | Tx,
+    name: 'reject' | 'expireHeld' | 'failHeld',
+    set: BucketSet,
+    id: string,
+    now: Date,
+    usageCount?: number,
+  ): Promise<boolean> {
+    return this.inTransaction(db, async (tx) => {
+      let q = this.move(tx, name, set, [id]);
+      if (usageCount !== undefined) q = q.where('usage_count', '=', usageCount);
+      const rows = await q.returning([...EVENT_COLUMNS]).execute();
+      await this.announce(tx, rows, () => name, now);
+      return rows.length === 1;
+    });
+  }
+
+  /**
    * `seal` (open → sealed) when the content is complete, else `hold` (open → held, with `holdReason`):
    * usage is frozen either way. Optimistic: only if no usage was added since the bucket was read
    * (`usage_count` unchanged), so a concurrent write is never lost by sealing a stale aggregate.
@@ -80,11 +148,11 @@ export class BucketTransitions {
     return this.one(this.move(tx, hold ? 'hold' : 'seal', set, [bucket.id]).where('usage_count', '=', bucket.usageCount));
   }
 
-  /** `reject` (open → failed): the hour can never be billed; says why. */
+  /** `reject` (open → failed): the hour can never be billed; says why (and the app is told). */
   async reject(tx: Db | Tx, bucket: Pick<MeterBucket, 'id' | 'usageCount'>, reason: string, now: Date): Promise<boolean> {
     const at = toDbTime(now);
     const set = { last_error: reason, sealed_at: at, completed_at: at, updated_at: at };
-    return this.one(this.move(tx, 'reject', set, [bucket.id]).where('usage_count', '=', bucket.usageCount));
+    return this.settleOne(tx, 'reject', set, bucket.id, now, bucket.usageCount);
   }
 
   /**
@@ -116,16 +184,16 @@ export class BucketTransitions {
     return this.one(q);
   }
 
-  /** `expireHeld` (held → expired): the AWS window closed while it waited. */
+  /** `expireHeld` (held → expired): the AWS window closed while it waited (the app is told). */
   async expireHeld(id: string, reason: string, now: Date): Promise<boolean> {
     const at = toDbTime(now);
-    return this.one(this.move(this.db, 'expireHeld', { last_error: reason, completed_at: at, updated_at: at }, [id]));
+    return this.settleOne(this.db, 'expireHeld', { last_error: reason, completed_at: at, updated_at: at }, id, now);
   }
 
-  /** `failHeld` (held → failed): what it waited for can no longer come. */
+  /** `failHeld` (held → failed): what it waited for can no longer come (the app is told). */
   async failHeld(id: string, reason: string, now: Date): Promise<boolean> {
     const at = toDbTime(now);
-    return this.one(this.move(this.db, 'failHeld', { last_error: reason, completed_at: at, updated_at: at }, [id]));
+    return this.settleOne(this.db, 'failHeld', { last_error: reason, completed_at: at, updated_at: at }, id, now);
   }
 
   /**
@@ -209,6 +277,8 @@ export class BucketTransitions {
    * Settles the records of one call — `retry`, `accept`, `duplicate`, `notSubscribed`, `expire`,
    * `fail`, each from `sending` under `owner`'s lease — in ONE statement: every column is a CASE over
    * the ids. Returns the ids written; one left out had lost its lease (another instance owns it now).
+   * The records left unbilled (duplicate, not subscribed, expired, failed) get their webhook event
+   * in the same transaction.
    */
   async recordResults(owner: string, writes: readonly ResultWrite[], now: Date): Promise<Set<string>> {
     if (writes.length === 0) return new Set();
@@ -221,30 +291,34 @@ export class BucketTransitions {
       });
       return whens.length === 0 ? sql.ref(column) : sql`case ${sql.join(whens, sql` `)} else ${sql.ref(column)} end`;
     };
-    const rows = await this.db
-      .updateTable('meter_buckets')
-      .set({
-        state: caseOf('state', (w) => TRANSITIONS[w.move].to) as never,
-        metering_record_id: caseOf('metering_record_id', (w) => (w.move === 'accept' ? (w.meteringRecordId ?? null) : KEEP)) as never,
-        last_error: caseOf('last_error', (w) => w.lastError) as never,
-        next_attempt_at: caseOf('next_attempt_at', (w) => (w.nextAttemptAt ? toDbTime(w.nextAttemptAt) : null)) as never,
-        first_attempt_at: caseOf('first_attempt_at', (w) => (w.resetBudget ? null : KEEP)) as never,
-        completed_at: caseOf('completed_at', (w) => (final(w) ? at : KEEP)) as never,
-        aws_request_id: caseOf('aws_request_id', (w) => (w.awsRequestId === undefined ? KEEP : w.awsRequestId)) as never,
-        lease_owner: null,
-        lease_until: null,
-        updated_at: at,
-      })
-      .where(
-        'id',
-        'in',
-        writes.map((w) => w.id),
-      )
-      .where('state', '=', 'sending')
-      .where('lease_owner', '=', owner)
-      .returning('id')
-      .execute();
-    return new Set(rows.map((r) => r.id));
+    const moveOf = new Map(writes.map((w) => [w.id, w.move]));
+    return this.inTransaction(this.db, async (tx) => {
+      const rows = await tx
+        .updateTable('meter_buckets')
+        .set({
+          state: caseOf('state', (w) => TRANSITIONS[w.move].to) as never,
+          metering_record_id: caseOf('metering_record_id', (w) => (w.move === 'accept' ? (w.meteringRecordId ?? null) : KEEP)) as never,
+          last_error: caseOf('last_error', (w) => w.lastError) as never,
+          next_attempt_at: caseOf('next_attempt_at', (w) => (w.nextAttemptAt ? toDbTime(w.nextAttemptAt) : null)) as never,
+          first_attempt_at: caseOf('first_attempt_at', (w) => (w.resetBudget ? null : KEEP)) as never,
+          completed_at: caseOf('completed_at', (w) => (final(w) ? at : KEEP)) as never,
+          aws_request_id: caseOf('aws_request_id', (w) => (w.awsRequestId === undefined ? KEEP : w.awsRequestId)) as never,
+          lease_owner: null,
+          lease_until: null,
+          updated_at: at,
+        })
+        .where(
+          'id',
+          'in',
+          writes.map((w) => w.id),
+        )
+        .where('state', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .returning([...EVENT_COLUMNS])
+        .execute();
+      await this.announce(tx, rows, (id) => moveOf.get(id)!, now);
+      return new Set(rows.map((r) => r.id));
+    });
   }
 
   /** `release` (sending → sealed) for every bucket: start-up on a single instance (SQLite), where every interrupted send is ours. */

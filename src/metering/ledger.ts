@@ -59,6 +59,11 @@ interface Prepared {
   customer: Customer;
   product: ProductConfig;
   fingerprint: string;
+  /**
+   * The answer when the record is new: the subscription does not take usage at its timestamp. A
+   * replay of a record accepted earlier is still answered as accepted (the key is looked up first).
+   */
+  refusal?: UsageResult;
 }
 
 /**
@@ -147,16 +152,22 @@ export class UsageLedger {
       }
       // Facts §6: no record before subscribe-success, none after unsubscribe-success; design §3.5:
       // usage from before a License Deprovisioned end is accepted until the final flush.
-      if (!usageAcceptable(customer.subscription, v.usage.timestamp)) {
-        results[index] = reject(
-          index,
-          key,
-          'customer_not_active',
-          `customer ${customer.id} is ${customer.subscription.status}${customer.subscription.activatedAt ? ` (activated ${customer.subscription.activatedAt.toISOString()})` : ''}; usage at ${v.usage.timestamp.toISOString()} cannot be metered`,
-        );
-        continue;
-      }
-      prepared.push({ index, usage: v.usage, customer, product, fingerprint: fingerprintOf(customer.id, v.usage) });
+      const refusal = usageAcceptable(customer.subscription, v.usage.timestamp)
+        ? undefined
+        : reject(
+            index,
+            key,
+            'customer_not_active',
+            `customer ${customer.id} is ${customer.subscription.status}${customer.subscription.activatedAt ? ` (activated ${customer.subscription.activatedAt.toISOString()})` : ''}; usage at ${v.usage.timestamp.toISOString()} cannot be metered`,
+          );
+      prepared.push({
+        index,
+        usage: v.usage,
+        customer,
+        product,
+        fingerprint: fingerprintOf(customer.id, v.usage),
+        ...(refusal ? { refusal } : {}),
+      });
     }
     if (prepared.length === 0) return results as UsageResult[];
 
@@ -177,6 +188,7 @@ export class UsageLedger {
         if (original !== undefined && original !== p.fingerprint)
           conflicts.push({ index: p.index, idempotencyKey: p.usage.idempotencyKey });
         else if (stored) results[p.index] = accepted(p, stored.hour, stored.rolledForward, true);
+        else if (p.refusal) results[p.index] = p.refusal;
         else if (earlier)
           fresh.push({ ...p, index: -p.index - 1 }); // replay of a record earlier in this batch
         else {

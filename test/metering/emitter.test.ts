@@ -11,6 +11,21 @@ function usage(h: H, records: unknown[]) {
   return request(h.app).post('/v1/usage').set(auth).send({ records });
 }
 
+/** The `metering.record_*` webhook events written so far: [type, record id, customer id]. */
+async function unbilledEvents(h: H): Promise<Array<[string, string, string | null]>> {
+  const rows = await h.db.store.db
+    .selectFrom('webhook_events')
+    .select(['type', 'payload', 'customer_id'])
+    .where('type', 'like', 'metering.%')
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => [
+    r.type,
+    (JSON.parse(r.payload) as { data: { meteringRecord: { id: string } } }).data.meteringRecord.id,
+    r.customer_id,
+  ]);
+}
+
 describeDialects('metering emitter (%s)', (dialect) => {
   let h: H;
   beforeEach(async () => {
@@ -156,6 +171,7 @@ describeDialects('metering emitter (%s)', (dialect) => {
     expect(failed[0]!.lastError).toMatch(/InvalidLicense/);
     expect(h.sim.billed({ productCode: licenseProduct.code })).toHaveLength(6);
     expect(h.logs()).toMatch(/"alert":"metering_failed"/);
+    expect(await unbilledEvents(h)).toEqual(failed.map((b) => ['metering.record_failed', b.id, poison.id]));
   });
 
   it('believes TimestampOutOfBounds over its own clock: the record is expired with the reason, visible in the API', async () => {
@@ -177,6 +193,9 @@ describeDialects('metering emitter (%s)', (dialect) => {
     ]);
     for (const r of res.body.records) expect(r.lastError).toMatch(/TimestampOutOfBounds/);
     expect(h.logs()).toMatch(/"alert":"metering_expired"/);
+    expect((await unbilledEvents(h)).sort()).toEqual(
+      res.body.records.map((r: { id: string }) => ['metering.record_expired', r.id, c.id]).sort(),
+    );
     expect(h.sim.billed().every((b) => b.hour >= '2026-03-10T11:00:00.000Z')).toBe(true);
   });
 
@@ -248,6 +267,7 @@ describeDialects('metering emitter (%s)', (dialect) => {
     await drain(h);
     expect((await h.container.meterBuckets.findById(calls!.id))!.state).toBe('duplicate');
     expect(h.logs()).toMatch(/"alert":"metering_duplicate"/);
+    expect(await unbilledEvents(h)).toEqual([['metering.record_duplicate', calls!.id, c.id]]);
     const again = await request(h.app).post(`/v1/metering/records/${calls!.id}/retry`).set(auth);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('not_retryable');

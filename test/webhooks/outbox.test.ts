@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CustomerRepository } from '../../src/customers/customer.repository';
+import { BucketTransitions } from '../../src/metering/bucket-transitions.repository';
 import { toDbTime } from '../../src/store/dialect';
 import { EndpointRepository } from '../../src/webhooks/endpoint.repository';
-import { meteringRecordEvent } from '../../src/webhooks/metering-events';
 import { appendOutboxEvent, type WebhookPayload } from '../../src/webhooks/outbox.repository';
 import { describeDialects, openTestStore, type TestStore } from '../support/stores';
 
@@ -11,7 +11,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The outbox API the metering transitions use: an event appended in a caller's Kysely transaction
- * exists exactly when that transaction commits, with one delivery per interested endpoint.
+ * exists exactly when that transaction commits, with one delivery per interested endpoint; the
+ * transitions that leave a record unbilled append theirs in the settling transaction.
  */
 describeDialects('webhook outbox on %s', (dialect) => {
   let t: TestStore;
@@ -26,8 +27,8 @@ describeDialects('webhook outbox on %s', (dialect) => {
   });
   afterEach(async () => t.dispose());
 
-  /** A bucket row, as the metering code keeps them. */
-  async function bucket(): Promise<string> {
+  /** A bucket row, as the metering code keeps them: `n` hours before 09:00. */
+  async function bucket(n = 0): Promise<string> {
     const id = randomUUID();
     await t.store.db
       .insertInto('meter_buckets')
@@ -36,7 +37,7 @@ describeDialects('webhook outbox on %s', (dialect) => {
         customer_id: customerId,
         product_code: 'p',
         dimension: 'api_calls',
-        hour: toDbTime(new Date('2026-12-01T09:00:00Z')),
+        hour: toDbTime(new Date(Date.parse('2026-12-01T09:00:00Z') - n * 3_600_000)),
         api: 'batch',
         mode: 'sum',
         aggregate: JSON.stringify({ mode: 'sum', total: 7, parts: {} }),
@@ -68,35 +69,16 @@ describeDialects('webhook outbox on %s', (dialect) => {
     return id;
   }
 
-  /** What a metering transition does: one conditional UPDATE, then its event, in one transaction. */
-  async function markDuplicate(bucketId: string, fail?: Error): Promise<void> {
-    await t.store.db.transaction().execute(async (tx) => {
-      const r = await tx
-        .updateTable('meter_buckets')
-        .set({ state: 'duplicate', last_error: 'DuplicateRecord' })
-        .where('id', '=', bucketId)
-        .where('state', '=', 'sending')
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return;
-      await appendOutboxEvent(
-        tx,
-        meteringRecordEvent(
-          {
-            id: bucketId,
-            customerId,
-            productCode: 'p',
-            dimension: 'api_calls',
-            hour: new Date('2026-12-01T09:00:00Z'),
-            quantity: 7,
-            state: 'duplicate',
-            reason: 'DuplicateRecord',
-          },
-          now,
-        ),
-      );
-      if (fail) throw fail;
-    });
+  const transitions = () => new BucketTransitions(t.store.db, dialect);
+
+  /** What the sender does with AWS's DuplicateRecord answer: the settling UPDATE writes the event too. */
+  async function markDuplicate(bucketId: string): Promise<void> {
+    const written = await transitions().recordResults('me', [{ id: bucketId, move: 'duplicate', lastError: 'DuplicateRecord' }], now);
+    expect([...written]).toEqual([bucketId]);
   }
+
+  const meteringEvents = () =>
+    t.store.db.selectFrom('webhook_events').select(['type', 'payload']).where('type', 'like', 'metering.%').orderBy('seq').execute();
 
   it('an event appended in a transaction that commits is in the outbox with a delivery per interested endpoint', async () => {
     await markDuplicate(await bucket());
@@ -125,11 +107,75 @@ describeDialects('webhook outbox on %s', (dialect) => {
 
   it('an event appended in a transaction that rolls back never existed', async () => {
     const id = await bucket();
-    await expect(markDuplicate(id, new Error('crash after the append'))).rejects.toThrow('crash after the append');
-    expect(await t.store.db.selectFrom('webhook_events').select('id').where('type', 'like', 'metering.%').execute()).toEqual([]);
+    await t.store.db.updateTable('meter_buckets').set({ state: 'open', lease_owner: null }).where('id', '=', id).execute();
+    await expect(
+      t.store.db.transaction().execute(async (tx) => {
+        expect(await transitions().reject(tx, { id, usageCount: 1 }, 'no such dimension', now)).toBe(true);
+        throw new Error('crash after the append');
+      }),
+    ).rejects.toThrow('crash after the append');
+    expect(await meteringEvents()).toEqual([]);
     expect(await t.store.db.selectFrom('webhook_deliveries').select('id').execute()).toEqual([]);
     const row = await t.store.db.selectFrom('meter_buckets').select('state').where('id', '=', id).executeTakeFirstOrThrow();
-    expect(row.state).toBe('sending');
+    expect(row.state).toBe('open');
+  });
+
+  it('each record a call leaves unbilled gets its event, in the settling statement; billed, retried and lost-lease records get none', async () => {
+    const [accepted, retried, duplicate, notSubscribed, expired, failed, lost] = await Promise.all(
+      Array.from({ length: 7 }, (_, n) => bucket(n)),
+    );
+    await t.store.db.updateTable('meter_buckets').set({ lease_owner: 'another instance' }).where('id', '=', lost!).execute();
+    const written = await transitions().recordResults(
+      'me',
+      [
+        { id: accepted!, move: 'accept', lastError: null, meteringRecordId: 'mr-1' },
+        { id: retried!, move: 'retry', lastError: 'ThrottlingException', nextAttemptAt: now },
+        { id: duplicate!, move: 'duplicate', lastError: 'DuplicateRecord' },
+        { id: notSubscribed!, move: 'notSubscribed', lastError: 'CustomerNotSubscribed' },
+        { id: expired!, move: 'expire', lastError: 'past the AWS window' },
+        { id: failed!, move: 'fail', lastError: 'InvalidUsageDimension' },
+        { id: lost!, move: 'duplicate', lastError: 'DuplicateRecord' },
+      ],
+      now,
+    );
+    expect(written.has(lost!)).toBe(false);
+    const events = (await meteringEvents()).map((e) => {
+      const r = (JSON.parse(e.payload) as { data: { meteringRecord: { id: string; state: string; reason: string } } }).data.meteringRecord;
+      return [e.type, r.id, r.state, r.reason];
+    });
+    expect(events.sort()).toEqual(
+      [
+        ['metering.record_duplicate', duplicate, 'duplicate', 'DuplicateRecord'],
+        ['metering.record_not_subscribed', notSubscribed, 'not_subscribed', 'CustomerNotSubscribed'],
+        ['metering.record_expired', expired, 'expired', 'past the AWS window'],
+        ['metering.record_failed', failed, 'failed', 'InvalidUsageDimension'],
+      ].sort(),
+    );
+    // Delivered again (a second settle of the same records changes nothing): no second event.
+    await transitions().recordResults('me', [{ id: duplicate!, move: 'duplicate', lastError: 'DuplicateRecord' }], now);
+    expect(await meteringEvents()).toHaveLength(4);
+  });
+
+  it('a held record that expires or fails, and an open one rejected at sealing, tell the app once', async () => {
+    const [heldExpiring, heldFailing, open, stale] = await Promise.all(Array.from({ length: 4 }, (_, n) => bucket(n)));
+    await t.store.db
+      .updateTable('meter_buckets')
+      .set({ state: 'held', lease_owner: null })
+      .where('id', 'in', [heldExpiring!, heldFailing!])
+      .execute();
+    await t.store.db.updateTable('meter_buckets').set({ state: 'open', lease_owner: null }).where('id', 'in', [open!, stale!]).execute();
+    const tr = transitions();
+    expect(await tr.expireHeld(heldExpiring!, 'past the AWS window while waiting for an entitlement', now)).toBe(true);
+    expect(await tr.expireHeld(heldExpiring!, 'again', now)).toBe(false);
+    expect(await tr.failHeld(heldFailing!, 'the dimension was removed', now)).toBe(true);
+    expect(await tr.reject(t.store.db, { id: open!, usageCount: 1 }, 'no such dimension', now)).toBe(true);
+    // Usage arrived since it was read: nothing is written, and no event.
+    expect(await tr.reject(t.store.db, { id: stale!, usageCount: 0 }, 'no such dimension', now)).toBe(false);
+    expect((await meteringEvents()).map((e) => e.type).sort()).toEqual([
+      'metering.record_expired',
+      'metering.record_failed',
+      'metering.record_failed',
+    ]);
   });
 
   it('refuses an event with neither a customer nor an ordering key', async () => {
