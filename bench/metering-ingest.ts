@@ -1,17 +1,24 @@
 /**
- * Usage ingestion throughput of the ledger (the work behind POST /v1/usage, without HTTP):
- * batched (1,000 records per transaction) and single records (one transaction each).
- * Run: node -r @swc-node/register bench/metering-ingest.ts [events=20000]
+ * Usage ingestion throughput of the ledger (the work behind POST /v1/usage, without HTTP), beside
+ * the better-sqlite3 floor (bench/ingest-floor.ts) measured in the same run: batched (1,000
+ * records per transaction), three interleaved rounds; then single records (one transaction each).
+ * Run: node -r @swc-node/register bench/metering-ingest.ts [events per round=20000] [rounds=3]
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageLedger } from '../src/metering/ledger';
 import { batchMeterUsageWindow, meterUsageWindow } from '../src/metering/windows';
 import { systemClock } from '../src/platform/clock';
 import { createLogger } from '../src/platform/logger';
 import { ProductCatalog } from '../src/products/product-config';
+import { reportFigure } from './figures';
+import { ingestionFloor } from './ingest-floor';
 import { activeCustomers, benchProduct, benchStore } from './metering-bench-support';
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 20_000);
+  const rounds = Number(process.argv[3] ?? 3);
   const store = await benchStore();
   const now = new Date();
   const customers = await activeCustomers(
@@ -27,6 +34,7 @@ async function main(): Promise<void> {
     logger: createLogger({ level: 'silent' }),
     options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
   });
+  const floor = ingestionFloor(join(mkdtempSync(join(tmpdir(), 'mb-bench-floor-')), 'floor.sqlite'));
   let seq = 0;
   const record = () => {
     seq++;
@@ -39,19 +47,40 @@ async function main(): Promise<void> {
       tags: { team: `t${seq % 4}` },
     };
   };
-  let t = performance.now();
-  for (let done = 0; done < total; done += 1000) {
-    const out = await ledger.record(Array.from({ length: Math.min(1000, total - done) }, record));
-    if (out.some((r) => r.status !== 'accepted')) throw new Error('a bench record was rejected');
+  const batches = () =>
+    Array.from({ length: Math.ceil(total / 1000) }, (_, b) => Array.from({ length: Math.min(1000, total - b * 1000) }, record));
+  const ledgerRounds: number[] = [];
+  const floorRounds: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const forLedger = batches();
+    let t = performance.now();
+    for (const batch of forLedger) {
+      const out = await ledger.record(batch);
+      if (out.some((r) => r.status !== 'accepted')) throw new Error('a bench record was rejected');
+    }
+    ledgerRounds.push(total / ((performance.now() - t) / 1000));
+    const forFloor = batches();
+    t = performance.now();
+    for (const batch of forFloor) floor.ingest(batch);
+    floorRounds.push(total / ((performance.now() - t) / 1000));
   }
-  const batched = total / ((performance.now() - t) / 1000);
+  process.stdout.write(`ledger ingestion on ${store.dialect}, ${rounds} interleaved rounds of ${total} events (1,000 per transaction):\n`);
+  reportFigure({
+    figure: `batched ingestion (ledger, ${store.dialect}, 1,000 records per call)`,
+    unit: 'events/s',
+    rounds: ledgerRounds,
+    reference: { name: 'better-sqlite3 floor', rounds: floorRounds },
+    target: 0.6,
+  });
   const singles = Math.max(1000, Math.floor(total / 10));
-  t = performance.now();
+  const t = performance.now();
   for (let i = 0; i < singles; i++) await ledger.record([record()]);
-  const single = singles / ((performance.now() - t) / 1000);
-  process.stdout.write(
-    `ledger ingestion on ${store.dialect}: batched (1,000/request) ${batched.toFixed(0)} events/s over ${total}; single ${single.toFixed(0)} events/s over ${singles}\n`,
-  );
+  reportFigure({
+    figure: `single-record ingestion (ledger, ${store.dialect}, one transaction each)`,
+    unit: 'events/s',
+    rounds: [singles / ((performance.now() - t) / 1000)],
+  });
+  floor.close();
   await store.close();
 }
 

@@ -8,8 +8,13 @@
  *   npm run bench -- notifications metering-ingest   only the named benchmarks
  *
  * `BENCH_DIALECT=postgres` with `TEST_DATABASE_URL` set runs the notification and webhook benches on PostgreSQL.
+ *
+ * Every figure a bench reports with its reference (bench/figures.ts) is also written, with the
+ * machine's load average before and after, to bench/results.json (docs/performance.md).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 interface Bench {
@@ -22,6 +27,7 @@ interface Bench {
 const dialect = process.env.BENCH_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
 
 const benches: Bench[] = [
+  { name: 'http-paths', file: 'http-paths.ts', quick: ['2', '3'], full: ['5', '3'] },
   { name: 'registration', file: 'registration.ts', quick: ['500', '8'], full: ['2000', '8'] },
   { name: 'notifications', file: 'notifications.ts', quick: ['5000', '4', dialect], full: ['20000', '4', dialect] },
   { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
@@ -39,6 +45,10 @@ function main(): void {
     process.exit(2);
   }
   const selected = names.length > 0 ? benches.filter((b) => names.includes(b.name)) : benches;
+  const resultsFile = join(mkdtempSync(join(tmpdir(), 'mb-bench-results-')), 'figures.jsonl');
+  writeFileSync(resultsFile, '');
+  const loadBefore = loadavg();
+  const startedAt = new Date();
   let failed = 0;
   for (const bench of selected) {
     const benchArgs = full ? bench.full : bench.quick;
@@ -46,7 +56,12 @@ function main(): void {
     const started = Date.now();
     const child = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, bench.file), ...benchArgs], {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'silent' },
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        LOG_LEVEL: 'silent',
+        BENCH_RESULTS_FILE: resultsFile,
+      },
     });
     const wall = ((Date.now() - started) / 1000).toFixed(1);
     if (child.status !== 0) {
@@ -56,6 +71,27 @@ function main(): void {
       process.stdout.write(`   (${wall} s wall, process start included)\n`);
     }
   }
+  const figures = readFileSync(resultsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as unknown);
+  const out = join(__dirname, 'results.json');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        startedAt: startedAt.toISOString(),
+        mode: full ? 'full' : 'quick',
+        benches: selected.map((b) => b.name),
+        machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null },
+        loadAverage: { before: loadBefore, after: loadavg() },
+        figures,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stdout.write(`${figures.length} figures written to ${out}\n`);
   process.exit(failed > 0 ? 1 : 0);
 }
 

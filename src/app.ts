@@ -64,30 +64,37 @@ export function createApp(options: AppOptions): Express {
   const spec = loadApiSpec(options.registrationPath);
   if (options.validateResponses) app.use(responseConformance(spec, options.specViolations ?? []));
   if (options.metrics) app.use(requestMetrics(options.metrics, options.registrationPath));
-  // A fresh nonce per response: the only inline script a page may run is one carrying it.
-  app.use((_req, res, next) => {
-    res.locals.cspNonce = randomBytes(16).toString('base64');
-    next();
-  });
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          // The onboarding form posts to this origin, which may redirect to the seller's sign-in (the hand-off).
-          'form-action': ["'self'", ...(options.formActionOrigins ?? [])],
-          'frame-ancestors': ["'none'"],
-          'script-src': [
-            "'self'",
-            (_req, res) => `'nonce-${String((res as unknown as { locals: { cspNonce?: string } }).locals.cspNonce)}'`,
-          ],
-        },
+  // Pages (buyer pages, the console, the start page): helmet with a fresh nonce per response, the
+  // only inline script a page may run being one carrying it. Machine routes answer JSON or text
+  // to programs: the same protections as fixed headers computed once, with a CSP that allows
+  // nothing, so their requests do not pay for a nonce and a policy built per response.
+  const pageSecurity = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        // The onboarding form posts to this origin, which may redirect to the seller's sign-in (the hand-off).
+        'form-action': ["'self'", ...(options.formActionOrigins ?? [])],
+        'frame-ancestors': ["'none'"],
+        'script-src': ["'self'", (_req, res) => `'nonce-${String((res as unknown as { locals: { cspNonce?: string } }).locals.cspNonce)}'`],
       },
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  const machineHeaders = fixedSecurityHeaders();
+  app.use((req, res, next) => {
+    if (isMachinePath(req.path)) {
+      for (const [name, value] of machineHeaders) res.setHeader(name, value);
+      next();
+      return;
+    }
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    pageSecurity(req, res, next);
+  });
   app.use(
     pinoHttp({
       logger: options.logger,
+      // Loggers handed to handlers carry the request id only; the request itself is serialized
+      // once, in the completion line (not again into every child logger).
+      quietReqLogger: true,
       // Never log bodies (the registration form carries the Marketplace token), query strings or
       // headers (API keys); the key's name is enough to know who called.
       serializers: {
@@ -172,4 +179,32 @@ function requestMetrics(metrics: ServiceMetrics, registrationPath: string): expr
     });
     next();
   };
+}
+
+/** Routes that answer programs, never a browser page (see {@link fixedSecurityHeaders}). */
+const MACHINE_ROOTS = ['/v1', '/marketplace/sns', '/metrics', '/healthz', '/readyz', '/.well-known', '/openapi.yaml'];
+
+export function isMachinePath(path: string): boolean {
+  return MACHINE_ROOTS.some((root) => path === root || path.startsWith(`${root}/`));
+}
+
+/**
+ * The headers helmet sets, computed once, for responses no browser renders as a page: its
+ * defaults (HSTS, nosniff, frame and opener policies, …) with `no-referrer` and a policy that
+ * allows nothing (`default-src 'none'; frame-ancestors 'none'`).
+ */
+export function fixedSecurityHeaders(): ReadonlyArray<readonly [string, string]> {
+  const headers = new Map<string, string>();
+  const res = {
+    setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+    getHeader: (name: string) => headers.get(name),
+  };
+  let done = false;
+  helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } },
+    referrerPolicy: { policy: 'no-referrer' },
+  })({} as never, res as never, () => (done = true));
+  if (!done) throw new Error('helmet did not finish synchronously: the fixed security headers cannot be computed once');
+  return [...headers];
 }

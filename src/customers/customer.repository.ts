@@ -9,6 +9,9 @@ import { recordCustomerChange } from './customer-changes.repository';
 import { fromEntitlementRow, sameSnapshot, toCustomer, toEntitlementRow } from './customer-rows';
 import { effectsOf, type DomainEffect, type SubscriptionState, type SubscriptionStatus } from './subscription-state';
 
+/** The shape of our customer ids (`randomUUID`). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 type Db = Kysely<Database> | Transaction<Database>;
 
 type CustomerRow = Selectable<CustomersTable>;
@@ -78,13 +81,18 @@ export class CustomerRepository {
    * (unique per product only). At most a few.
    */
   async findByReference(ref: string, db: Db = this.db): Promise<Customer[]> {
-    // One indexed lookup per form (an OR across three columns would scan every customer).
+    // One indexed lookup per form, and only the forms `ref` can be (an OR across the columns
+    // would scan every customer): our ids are UUIDs, a LicenseArn starts with "arn:", anything
+    // else may be a CustomerIdentifier.
     const customers = db.selectFrom('customers').selectAll();
-    const byId = await customers.where('id', '=', ref).executeTakeFirst();
-    if (byId) return [toCustomer(byId)];
-    const byLicense = await customers.where('license_arn', '=', ref).limit(5).execute();
-    const byIdentifier = await customers.where('customer_identifier', '=', ref).limit(5).execute();
-    if (byLicense.length + byIdentifier.length > 0) return [...byLicense, ...byIdentifier].map(toCustomer);
+    if (UUID.test(ref)) {
+      const byId = await customers.where('id', '=', ref).executeTakeFirst();
+      if (byId) return [toCustomer(byId)];
+    }
+    const aws = ref.startsWith('arn:')
+      ? await customers.where('license_arn', '=', ref).limit(5).execute()
+      : await customers.where('customer_identifier', '=', ref).limit(5).execute();
+    if (aws.length > 0) return aws.map(toCustomer);
     // The seller app's own tenant id, last: an AWS identity always wins over it.
     const byExternal = await customers.where('external_id', '=', ref).limit(5).execute();
     return byExternal.map(toCustomer);
