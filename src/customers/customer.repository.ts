@@ -11,6 +11,8 @@ import { effectsOf, type DomainEffect, type SubscriptionState, type Subscription
 
 /** The shape of our customer ids (`randomUUID`). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** References per statement of {@link CustomerRepository.findByReferences}. */
+const REFERENCE_CHUNK = 500;
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -96,6 +98,48 @@ export class CustomerRepository {
     // The seller app's own tenant id, last: an AWS identity always wins over it.
     const byExternal = await customers.where('external_id', '=', ref).limit(5).execute();
     return byExternal.map(toCustomer);
+  }
+
+  /**
+   * {@link findByReference} for many references at once (a usage batch names its customers by
+   * any mix of forms): one statement per form present, whatever the number of references, with
+   * the same precedence per reference (our id, then its AWS identity, then the app's tenant id).
+   */
+  async findByReferences(refs: readonly string[], db: Db = this.db): Promise<Map<string, Customer[]>> {
+    const out = new Map<string, Customer[]>();
+    const unique = [...new Set(refs)];
+    const lookUp = async (column: 'id' | 'license_arn' | 'customer_identifier' | 'external_id', values: string[]) => {
+      const found = new Map<string, Customer[]>();
+      for (let i = 0; i < values.length; i += REFERENCE_CHUNK) {
+        const rows = await db
+          .selectFrom('customers')
+          .selectAll()
+          .where(column, 'in', values.slice(i, i + REFERENCE_CHUNK))
+          .execute();
+        for (const row of rows) {
+          const key = row[column]!;
+          found.set(key, [...(found.get(key) ?? []), toCustomer(row)]);
+        }
+      }
+      for (const [key, customers] of found) out.set(key, customers);
+    };
+    await lookUp(
+      'id',
+      unique.filter((r) => UUID.test(r)),
+    );
+    const left = () => unique.filter((r) => !out.has(r));
+    const aws = left();
+    await lookUp(
+      'license_arn',
+      aws.filter((r) => r.startsWith('arn:')),
+    );
+    await lookUp(
+      'customer_identifier',
+      aws.filter((r) => !r.startsWith('arn:')),
+    );
+    await lookUp('external_id', left());
+    for (const r of unique) if (!out.has(r)) out.set(r, []);
+    return out;
   }
 
   /**

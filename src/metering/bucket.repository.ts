@@ -36,6 +36,13 @@ export interface BucketListQuery {
 
 /** Rows per multi-row INSERT (well under SQLite's bound-parameter limit). */
 const INSERT_CHUNK = 200;
+/** Buckets read (and locked) per statement by {@link BucketRepository.lockOrCreateMany}: three parameters each. */
+const LOCK_CHUNK = 100;
+
+/** The key of a bucket in the maps {@link BucketRepository.lockOrCreateMany} returns. */
+export function bucketKey(customerId: string, dimension: string, hour: Date): string {
+  return `${customerId}\u0000${dimension}\u0000${hour.toISOString()}`;
+}
 
 /**
  * Hour buckets: creating them, adding usage to open ones, reading them. The emitter's state
@@ -68,6 +75,41 @@ export class BucketRepository {
         `the MeterUsage slot of ${b.productCode}/${b.dimension}/${b.hour.toISOString()} is held by another customer`,
       );
     return toBucket(row);
+  }
+
+  /**
+   * {@link lockOrCreate} for many buckets at once: the missing ones inserted many per statement,
+   * then all read (and on PostgreSQL locked, in key order, so two writers lock shared buckets in
+   * the same order) a hundred per statement. Keyed by {@link bucketKey}. A MeterUsage bucket whose
+   * slot another customer holds is left out: ask {@link lockOrCreate}, which says so.
+   */
+  async lockOrCreateMany(tx: Tx, buckets: readonly NewBucket[], now: Date): Promise<Map<string, MeterBucket>> {
+    const out = new Map<string, MeterBucket>();
+    const unique = [...new Map(buckets.map((b) => [bucketKey(b.customerId, b.dimension, b.hour), b])).values()];
+    if (unique.length === 0) return out;
+    await this.insertMissing(unique, now, tx);
+    for (let i = 0; i < unique.length; i += LOCK_CHUNK) {
+      const chunk = unique.slice(i, i + LOCK_CHUNK);
+      let q = tx
+        .selectFrom('meter_buckets')
+        .selectAll()
+        .where((eb) =>
+          eb.or(
+            chunk.map((b) =>
+              eb.and([eb('customer_id', '=', b.customerId), eb('dimension', '=', b.dimension), eb('hour', '=', toDbTime(b.hour))]),
+            ),
+          ),
+        )
+        .orderBy('customer_id')
+        .orderBy('dimension')
+        .orderBy('hour');
+      if (this.dialect === 'postgres') q = q.forUpdate();
+      for (const row of await q.execute()) {
+        const bucket = toBucket(row);
+        out.set(bucketKey(bucket.customerId, bucket.dimension, bucket.hour), bucket);
+      }
+    }
+    return out;
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Db, Tx, UsageEventsTable } from '../store/schema';
 import { addUsage, usageRejection, type BucketAggregate } from './aggregation';
 import { allocationKey } from './allocations';
 import type { MeterBucket } from './bucket';
-import { BucketRepository } from './bucket.repository';
+import { bucketKey, BucketRepository, type NewBucket } from './bucket.repository';
 import { FinalFlushRepository } from './final-flush.repository';
 import { UsageEventRepository } from './usage-event.repository';
 import { HOUR_MS, hourStart } from './hours';
@@ -109,7 +109,13 @@ export class UsageLedger {
     const now = this.deps.clock.now();
     const results = new Array<UsageResult | undefined>(records.length);
     const prepared: Prepared[] = [];
-    const customers = new Map<string, Customer[]>();
+    // Every customer the batch names, in one statement per form of reference.
+    const customers = await this.customers.findByReferences(
+      records.flatMap((input) => {
+        const ref = (input as { customer?: unknown } | null)?.customer;
+        return typeof ref === 'string' ? [ref] : [];
+      }),
+    );
     for (const [index, input] of records.entries()) {
       const key = keyOf(input);
       const ref = typeof (input as { customer?: unknown })?.customer === 'string' ? (input as { customer: string }).customer : undefined;
@@ -123,8 +129,7 @@ export class UsageLedger {
         );
         continue;
       }
-      let found = customers.get(ref);
-      if (!found) customers.set(ref, (found = await this.customers.findByReference(ref)));
+      const found = customers.get(ref) ?? [];
       if (found.length === 0) {
         results[index] = reject(index, key, 'unknown_customer', `no customer is known as "${ref.slice(0, 80)}"`);
         continue;
@@ -174,8 +179,7 @@ export class UsageLedger {
     return this.deps.db.transaction().execute(async (tx) => {
       const existing = await this.usageEvents.findByKeys(
         tx,
-        new Set(prepared.map((p) => p.customer.id)),
-        prepared.map((p) => p.usage.idempotencyKey),
+        prepared.map((p) => ({ customerId: p.customer.id, idempotencyKey: p.usage.idempotencyKey })),
       );
       const conflicts: Array<{ index: number; idempotencyKey: string }> = [];
       const fresh: Prepared[] = [];
@@ -215,24 +219,39 @@ export class UsageLedger {
     const sealedThrough = fresh.length > 0 ? await readLastCompletedHour(tx) : null;
     const meterUsageHolders = new Map<string, string | null>();
     const loaded = new Map<string, { bucket: MeterBucket; aggregate: BucketAggregate; added: number }>();
+    const newBucket = (p: Prepared, hour: Date): NewBucket => ({
+      customerId: p.customer.id,
+      productCode: p.product.code,
+      dimension: p.usage.dimension,
+      hour,
+      api: p.product.meteringApi,
+      mode: p.usage.mode,
+      basis: p.product.dimensions.find((d) => d.name === p.usage.dimension)?.overageBasis,
+    });
+    // The hour a record is counted in first: its own, or the open one if its own is sealed.
+    const targetOf = (p: Prepared): Date => {
+      const target = p.usage.hour.getTime() > current.getTime() ? current : p.usage.hour;
+      // A sealed hour never changes (design §2): late usage goes to the current open hour.
+      return sealedThrough && target.getTime() <= sealedThrough.getTime() ? current : target;
+    };
+    const ordered = [...fresh].sort((a, b) => (a.index < 0 ? -a.index - 1 : a.index) - (b.index < 0 ? -b.index - 1 : b.index));
+    // The buckets the batch API's records go to first, created and locked together. MeterUsage
+    // products keep the per-record path below (which customer holds a slot is decided per record).
+    const preloaded = await this.buckets.lockOrCreateMany(
+      tx,
+      ordered.flatMap((p) => {
+        if (p.index < 0 || flushed.has(p.customer.id) || p.product.meteringApi === 'meter-usage') return [];
+        const target = targetOf(p);
+        const ended = p.customer.subscription.endedAt;
+        return ended && target.getTime() >= ended.getTime() ? [] : [newBucket(p, target)];
+      }),
+      now,
+    );
     const load = async (p: Prepared, hour: Date) => {
-      const k = `${p.customer.id}\u0000${p.usage.dimension}\u0000${hour.toISOString()}`;
+      const k = bucketKey(p.customer.id, p.usage.dimension, hour);
       let entry = loaded.get(k);
       if (!entry) {
-        const basis = p.product.dimensions.find((d) => d.name === p.usage.dimension)?.overageBasis;
-        const bucket = await this.buckets.lockOrCreate(
-          tx,
-          {
-            customerId: p.customer.id,
-            productCode: p.product.code,
-            dimension: p.usage.dimension,
-            hour,
-            api: p.product.meteringApi,
-            mode: p.usage.mode,
-            basis,
-          },
-          now,
-        );
+        const bucket = preloaded.get(k) ?? (await this.buckets.lockOrCreate(tx, newBucket(p, hour), now));
         entry = { bucket, aggregate: bucket.aggregate, added: 0 };
         loaded.set(k, entry);
       }
@@ -240,7 +259,6 @@ export class UsageLedger {
     };
     const events: UsageEventsTable[] = [];
     const firstOf = new Map<string, UsageResult>();
-    const ordered = [...fresh].sort((a, b) => (a.index < 0 ? -a.index - 1 : a.index) - (b.index < 0 ? -b.index - 1 : b.index));
     for (const p of ordered) {
       const k = `${p.customer.id}\u0000${p.usage.idempotencyKey}`;
       if (p.index < 0) {
@@ -276,9 +294,7 @@ export class UsageLedger {
         }
         meterUsageHolders.set(p.product.code, p.customer.id);
       }
-      let target = p.usage.hour.getTime() > current.getTime() ? current : p.usage.hour;
-      // A sealed hour never changes (design §2): late usage goes to the current open hour.
-      if (sealedThrough && target.getTime() <= sealedThrough.getTime()) target = current;
+      const target = targetOf(p);
       const ended = p.customer.subscription.endedAt;
       // Rolled forward past a License Deprovisioned end: no record may be dated after it (facts §6).
       if (ended && target.getTime() >= ended.getTime()) {

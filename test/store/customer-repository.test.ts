@@ -181,4 +181,48 @@ describeDialects('customer repository on %s', (dialect) => {
     );
     expect((await repo.findByIdentity({ licenseArn: 'arn:aws:license-manager::777788889999:license:l-9' }))?.id).toBe(byAccount.id);
   });
+
+  it('resolves a batch of references of every form at once, as one reference at a time would', async () => {
+    const legacyA = await repo.upsert({ productCode: 'p1', customerIdentifier: 'shared-ci' }, clock.now());
+    const legacyB = await repo.upsert({ productCode: 'p2', customerIdentifier: 'shared-ci' }, clock.now());
+    const licence = await repo.upsert(
+      { productCode: 'p3', customerAWSAccountId: '111122223333', licenseArn: 'arn:aws:license-manager::111122223333:license:l-1' },
+      clock.now(),
+    );
+    const tenant = await repo.upsert({ productCode: 'p1', customerIdentifier: 'ci-tenant' }, clock.now());
+    await t.store.db.updateTable('customers').set({ external_id: 'tenant-7' }).where('id', '=', tenant.id).execute();
+    // A tenant id that is also another customer's CustomerIdentifier: the AWS identity wins.
+    await t.store.db.updateTable('customers').set({ external_id: 'shared-ci' }).where('id', '=', licence.id).execute();
+    const refs = [
+      legacyA.id,
+      'shared-ci',
+      'arn:aws:license-manager::111122223333:license:l-1',
+      'arn:aws:license-manager::111122223333:license:l-unknown',
+      'tenant-7',
+      'nobody',
+      '00000000-0000-4000-8000-000000000000',
+      legacyA.id,
+    ];
+    const batch = await repo.findByReferences(refs);
+    expect([...batch.keys()].sort()).toEqual([...new Set(refs)].sort());
+    for (const ref of new Set(refs)) {
+      const one = (await repo.findByReference(ref)).map((c) => c.id).sort();
+      expect([
+        ref,
+        batch
+          .get(ref)!
+          .map((c) => c.id)
+          .sort(),
+      ]).toEqual([ref, one]);
+    }
+    expect(
+      batch
+        .get('shared-ci')!
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([legacyA.id, legacyB.id].sort());
+    expect(batch.get('tenant-7')!.map((c) => c.id)).toEqual([tenant.id]);
+    expect(batch.get('nobody')).toEqual([]);
+    expect(await repo.findByReferences([])).toEqual(new Map());
+  });
 });
