@@ -113,4 +113,15 @@ describe('API key scopes', () => {
       /API_KEYS: entry 1 \("app"\) has unknown scope/,
     );
   });
+
+  it('reads METERING_SENDER_LEASE_SECONDS as whole seconds from 5 to 600, and refuses anything else', () => {
+    expect(loadConfig({ ...aws }).metering.senderLeaseSeconds).toBe(30);
+    expect(loadConfig({ ...aws, METERING_SENDER_LEASE_SECONDS: '5' }).metering.senderLeaseSeconds).toBe(5);
+    expect(loadConfig({ ...aws, METERING_SENDER_LEASE_SECONDS: '600' }).metering.senderLeaseSeconds).toBe(600);
+    for (const garbage of ['4', '601', '0', '-30', '2.5', 'thirty', '1e9', '30s', ' ', 'NaN', 'Infinity'])
+      expect([garbage, problemsOf({ ...aws, METERING_SENDER_LEASE_SECONDS: garbage })]).toEqual([
+        garbage,
+        expect.stringMatching(/METERING_SENDER_LEASE_SECONDS/),
+      ]);
+  });
 });
