@@ -11,6 +11,7 @@ import { ProductCatalog } from '../../src/products/product-config';
 import { openStore } from '../../src/store/database';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { licenseProduct, sumProduct } from './metering-support';
+import { activeBuyers } from './crash/active-buyers';
 
 const HOUR = 3_600_000;
 const ROOT = join(__dirname, '..', '..');
@@ -56,30 +57,7 @@ describe('metering emitter survives SIGKILL at any point (SQLite file, simulator
     clock.start = h0 + 30_000;
     const activated = new Date(h0 - 4 * HOUR + 60_000);
     frozenAt = activated.getTime();
-    const who: Array<{ id: string; key: string; product: typeof sumProduct }> = [];
-    for (let i = 0; i < 100; i++) {
-      const product = i % 2 === 0 ? sumProduct : licenseProduct;
-      const sub = await sim.subscribe({ productCode: product.code, confirmation: 'manual' });
-      await sim.confirm(sub.id);
-      const s = sim.subscription(sub.id);
-      const c = await customers.upsert(
-        product.identity === 'license'
-          ? { productCode: product.code, customerAWSAccountId: s.customerAWSAccountId, licenseArn: s.licenseArn }
-          : { productCode: product.code, customerIdentifier: s.customerIdentifier },
-        activated,
-      );
-      await store.db
-        .transaction()
-        .execute((tx) =>
-          customers.saveSubscriptionState(
-            tx,
-            c.id,
-            { status: 'active', statusEventTime: activated, activatedAt: activated, finalWindowOpenedAt: null, endedAt: null },
-            activated,
-          ),
-        );
-      who.push({ id: c.id, key: (product.identity === 'license' ? s.licenseArn : s.customerIdentifier)!, product });
-    }
+    const who = await activeBuyers(sim, store, customers, 100, activated);
     frozenAt = clock.start;
     // Usage of the three hours before the start, already recorded when the first emitter starts.
     const ledger = new UsageLedger({

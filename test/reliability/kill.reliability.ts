@@ -7,6 +7,7 @@ import { createPrng } from '../../src/simulator/faults/prng';
 import { openStore } from '../../src/store/database';
 import { startSimulator } from '../../src/simulator';
 import { licenseProduct, sumProduct } from '../metering/metering-support';
+import { activeBuyers } from '../metering/crash/active-buyers';
 import { cases, report, seedFor } from './figures';
 
 const HOUR = 3_600_000;
@@ -58,34 +59,10 @@ async function oneRun(random: () => number, faultSeed: number): Promise<number> 
     clock.start = h0 + 30_000;
     const activated = new Date(h0 - HOUR);
     frozenAt = activated.getTime();
-    const who: Array<{ id: string; key: string; dimension: string }> = [];
-    for (let i = 0; i < 20; i++) {
-      const product = i % 2 === 0 ? sumProduct : licenseProduct;
-      const sub = await sim.subscribe({ productCode: product.code, confirmation: 'manual' });
-      await sim.confirm(sub.id);
-      const s = sim.subscription(sub.id);
-      const c = await customers.upsert(
-        product.identity === 'license'
-          ? { productCode: product.code, customerAWSAccountId: s.customerAWSAccountId, licenseArn: s.licenseArn }
-          : { productCode: product.code, customerIdentifier: s.customerIdentifier },
-        activated,
-      );
-      await store.db
-        .transaction()
-        .execute((tx) =>
-          customers.saveSubscriptionState(
-            tx,
-            c.id,
-            { status: 'active', statusEventTime: activated, activatedAt: activated, finalWindowOpenedAt: null, endedAt: null },
-            activated,
-          ),
-        );
-      who.push({
-        id: c.id,
-        key: (product.identity === 'license' ? s.licenseArn : s.customerIdentifier)!,
-        dimension: product === sumProduct ? 'api_calls' : 'gb',
-      });
-    }
+    const who = (await activeBuyers(sim, store, customers, 20, activated)).map((b) => ({
+      ...b,
+      dimension: b.product === sumProduct ? 'api_calls' : 'gb',
+    }));
     await store.close();
     frozenAt = clock.start;
     // Usage over the next ~2 simulated hours (8 s real), reported by the child as its time comes.
