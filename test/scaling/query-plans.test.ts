@@ -154,7 +154,7 @@ describeDialects('query plans at scale on %s', (dialect) => {
         try {
           expectIndexed(plan);
         } catch (error) {
-          throw new Error(`${name}: ${plan}\n${String(error)}`);
+          throw new Error(`${name}: ${plan}`, { cause: error });
         }
       }
     }
