@@ -29,6 +29,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CustomerChangeFeed } from './customers/customer-changes.repository';
 import { CustomerProfileRepository } from './customers/customer-profile.repository';
+import { AgreementRequestRepository } from './customers/agreement-requests.repository';
 import { CustomerUsageRepository } from './customers/customer-usage.repository';
 import { CustomerRepository } from './customers/customer.repository';
 import { HandoffTokenRepository } from './handoff/handoff-token.repository';
@@ -174,10 +175,12 @@ export function createContainer(deps: ContainerDeps): Container {
   });
   const bus = new DomainEventBus((error, event) => logger.error({ err: error, event }, 'domain event listener failed'));
   const events = new EventRepository(store.db);
+  const agreementRequests = new AgreementRequestRepository(store.db);
   const eventProcessor = new EventProcessor({
     db: store.db,
     customers,
     events,
+    requests: agreementRequests,
     entitlements: entitlementReader,
     catalog,
     bus,
@@ -326,7 +329,7 @@ export function createContainer(deps: ContainerDeps): Container {
       usageRoutes({ ledger }),
       meteringRecordsRoutes({ buckets: meterBuckets, clock, logger }),
       accessRoutes({ access: new AccessCheckService({ customers, catalog, metering: () => emitter.meteringAccess(), clock }) }),
-      customersRoutes({ customers, profiles, usage: new CustomerUsageRepository(store.db), catalog, clock }),
+      customersRoutes({ customers, profiles, usage: new CustomerUsageRepository(store.db), requests: agreementRequests, catalog, clock }),
       changesRoutes({ feed: changeFeed }),
       webhooksRoutes({ endpoints: webhookEndpoints, deliveries: webhookDeliveries, policy: webhookPolicy, clock }),
       handoffApiRoutes({ handoff, customers, clock }),

@@ -204,6 +204,7 @@ export class CustomerRepository {
         subscription_bookkeeping: null,
         external_id: null,
         personal_data_erased_at: null,
+        previous_customer_id: null,
       };
       await tx.insertInto('customers').values(row).execute();
       await this.rememberLicence(tx, row.id, facts.licenseArn);

@@ -1,5 +1,6 @@
 import type { Logger } from '../platform/logger';
 import type { Customer, Entitlement } from '../customers/customer';
+import { AgreementRequestRepository } from '../customers/agreement-requests.repository';
 import type { CustomerRepository } from '../customers/customer.repository';
 import type { EntitlementReader } from '../customers/ports';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
@@ -10,6 +11,8 @@ import { hasContract, type ProductCatalog } from '../products/product-config';
 import { isUniqueViolation } from '../store/dialect';
 import type { Db, Tx } from '../store/schema';
 import { agreementFactsOf } from './agreement-facts';
+import { applyAgreementRequest } from './agreement-request-apply';
+import { isAgreementRequestKind } from './agreement-request-event';
 import type { EventOutcome, EventRepository, StoredEvent } from './event.repository';
 import { parseEventBridgeEvent } from './eventbridge-event';
 import type { MarketplaceEvent, ParseResult } from './marketplace-event';
@@ -30,6 +33,8 @@ export interface EventProcessorDeps {
   readonly bus: DomainEventBus;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Cancellation requests and billing adjustments; default: over `db`. */
+  readonly requests?: AgreementRequestRepository;
 }
 
 type Applied = { outcome: EventOutcome; reason?: string };
@@ -46,7 +51,11 @@ const UNIQUE_RACE_ATTEMPTS = 3;
  * message is not acknowledged.
  */
 export class EventProcessor {
-  constructor(private readonly deps: EventProcessorDeps) {}
+  private readonly requests: AgreementRequestRepository;
+
+  constructor(private readonly deps: EventProcessorDeps) {
+    this.requests = deps.requests ?? new AgreementRequestRepository(deps.db);
+  }
 
   /** Handles a parse result: garbage is recorded as rejected (and is then safe to acknowledge). */
   async handle(parsed: ParseResult, raw: { dedupeKey: string; channel: string; body: unknown }): Promise<ProcessResult> {
@@ -179,6 +188,7 @@ export class EventProcessor {
    * on which events happened to arrive first); a renewal or replacement is not an end.
    */
   private async applyEvent(tx: Tx, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
+    if (isAgreementRequestKind(event.kind)) return this.applyRequest(tx, customer, event, now, effects);
     const facts = agreementFactsOf(event);
     const merge = facts ? await this.deps.customers.mergeAgreementFacts(tx, customer.id, facts, now) : undefined;
     if (event.kind === 'agreement-created' || event.kind === 'agreement-amended') {
@@ -200,6 +210,21 @@ export class EventProcessor {
     }
     // The agreement merge leaves the subscription state alone: `customer` is still current for it.
     return this.applyTo(tx, customer, transition, now, effects);
+  }
+
+  /**
+   * A cancellation request or refund: recorded (and told to the app) first; an approval then moves
+   * the subscription as Purchase Agreement Ended does. Its outcome is the record's: an approval
+   * that arrives after the Ended event is still news about the request, though it opens no window.
+   */
+  private async applyRequest(tx: Tx, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
+    const recorded = await applyAgreementRequest(this.requests, tx, customer.id, event, now);
+    const transition = toStatusTransition(event);
+    if (!transition) return recorded;
+    const moved = await this.applyTo(tx, customer, transition, now, effects);
+    if (moved.outcome === 'applied') return recorded.outcome === 'applied' ? moved : { ...recorded, outcome: 'applied' };
+    if (recorded.outcome !== 'applied') return recorded;
+    return { outcome: 'applied', reason: `request recorded; the subscription is unchanged (${moved.reason ?? moved.outcome})` };
   }
 
   private async customerFor(tx: Tx, event: MarketplaceEvent, now: Date): Promise<Customer | undefined> {

@@ -39,6 +39,36 @@ export interface CustomersTable {
   external_id: string | null;
   /** When the buyer's onboarding fields were erased (migration 0009). */
   personal_data_erased_at: DbTime | null;
+  /** The customer whose agreement this one renewed or replaced (migration 0011). */
+  previous_customer_id: string | null;
+}
+
+/** A seller's cancellation request, status newest-wins, settled never back to pending (migration 0011). */
+export interface CustomerCancellationRequestsTable {
+  request_id: string;
+  customer_id: string;
+  agreement_id: string;
+  status: string;
+  status_at: DbTime;
+  reason_code: string | null;
+  reason_message: string | null;
+  status_message: string | null;
+  requested_at: DbTime | null;
+  created_at: DbTime;
+  updated_at: DbTime;
+}
+
+/** A completed billing adjustment (refund), as its event gave it (migration 0011). */
+export interface CustomerBillingAdjustmentsTable {
+  adjustment_id: string;
+  customer_id: string;
+  agreement_id: string;
+  amount: string;
+  currency_code: string | null;
+  reason_code: string | null;
+  original_invoice_id: string | null;
+  completed_at: DbTime;
+  created_at: DbTime;
 }
 
 /** One row of newest-wins facts per customer and agreement (migration 0004). */
@@ -92,6 +122,8 @@ export interface Database {
   customers: CustomersTable;
   customer_agreements: CustomerAgreementsTable;
   customer_licences: CustomerLicencesTable;
+  customer_cancellation_requests: CustomerCancellationRequestsTable;
+  customer_billing_adjustments: CustomerBillingAdjustmentsTable;
   events: EventsTable;
   entitlements: EntitlementsTable;
   meter_buckets: MeterBucketsTable;
