@@ -2,6 +2,7 @@ import type { Logger } from '../platform/logger';
 import type { Customer, Entitlement } from '../customers/customer';
 import { AgreementRequestRepository } from '../customers/agreement-requests.repository';
 import type { CustomerRepository } from '../customers/customer.repository';
+import { linkRenewal } from '../customers/renewal-link.repository';
 import type { EntitlementReader } from '../customers/ports';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
 import { storeSnapshot } from '../entitlements/entitlement-snapshot';
@@ -191,6 +192,10 @@ export class EventProcessor {
     if (isAgreementRequestKind(event.kind)) return this.applyRequest(tx, customer, event, now, effects);
     const facts = agreementFactsOf(event);
     const merge = facts ? await this.deps.customers.mergeAgreementFacts(tx, customer.id, facts, now) : undefined;
+    if (event.kind === 'agreement-created' && event.previousAgreementId) {
+      // A renewal or replacement: the new customer follows the previous one (and takes the app's tenant id).
+      await linkRenewal(tx, customer.id, event.previousAgreementId, now);
+    }
     if (event.kind === 'agreement-created' || event.kind === 'agreement-amended') {
       return merge?.applied
         ? { outcome: 'applied' }

@@ -99,6 +99,9 @@ export function parseEventBridgeEvent(value: unknown, extra: { topicArn?: string
   if (status !== undefined) event.agreementStatus = status;
   const intent = readPath(detail, ['agreement', 'intent']);
   if (intent !== undefined) event.agreementIntent = intent;
+  const previousAgreementId = readPath(detail, ['agreement', 'previousAgreementId']);
+  if (previousAgreementId !== undefined && validAgreementId(previousAgreementId) && previousAgreementId !== agreementId)
+    event.previousAgreementId = previousAgreementId;
   if (extra.topicArn !== undefined) event.topicArn = extra.topicArn;
   return { ok: true, event };
 }

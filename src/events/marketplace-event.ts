@@ -48,6 +48,8 @@ export interface MarketplaceEvent {
   agreementId?: string;
   agreementStatus?: string;
   agreementIntent?: string;
+  /** `Purchase Agreement Created` of a renewal or replacement: `detail.agreement.previousAgreementId`. */
+  previousAgreementId?: string;
   /** From `isFreeTrialTermPresent` ("true"/"false" string, or boolean). Absent when not given. */
   freeTrial?: boolean;
   /** Cancellation-request events only: the request as the event describes it (facts §5.6). */
