@@ -37,7 +37,7 @@ export interface Config {
     /** Entitlement Service region (AWS documents us-east-1 only). */
     readonly entitlementRegion: string;
     /** Explicit endpoints; when unset the SDK's own `AWS_ENDPOINT_URL_*` variables still apply. */
-    readonly endpoints: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string };
+    readonly endpoints: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string; readonly agreement?: string };
   };
   readonly simulator: { readonly port: number };
   /** Marketplace notifications: SQS queues (SNS envelopes or EventBridge events) and the SNS HTTPS endpoint. */
@@ -184,6 +184,7 @@ const envSchema = z.object({
     .default('us-east-1'),
   MARKETPLACE_METERING_ENDPOINT: optionalUrl,
   MARKETPLACE_ENTITLEMENT_ENDPOINT: optionalUrl,
+  MARKETPLACE_AGREEMENT_ENDPOINT: optionalUrl,
   SQS_ENDPOINT: optionalUrl,
   SIMULATOR_PORT: portNumber.default(4599),
   SUBSCRIPTION_QUEUE_URL: optionalUrl,
@@ -331,7 +332,12 @@ export function loadConfig(env: RawEnv = process.env): Config {
     aws: {
       region: e.AWS_REGION,
       entitlementRegion: e.MARKETPLACE_ENTITLEMENT_REGION,
-      endpoints: { metering: e.MARKETPLACE_METERING_ENDPOINT, entitlement: e.MARKETPLACE_ENTITLEMENT_ENDPOINT, sqs: e.SQS_ENDPOINT },
+      endpoints: {
+        metering: e.MARKETPLACE_METERING_ENDPOINT,
+        entitlement: e.MARKETPLACE_ENTITLEMENT_ENDPOINT,
+        sqs: e.SQS_ENDPOINT,
+        agreement: e.MARKETPLACE_AGREEMENT_ENDPOINT,
+      },
     },
     simulator: { port: e.SIMULATOR_PORT },
     notifications: {

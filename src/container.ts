@@ -29,6 +29,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CustomerChangeFeed } from './customers/customer-changes.repository';
 import { CustomerProfileRepository } from './customers/customer-profile.repository';
+import { SdkAgreementReader } from './aws/agreement-reader.gateway';
 import { AgreementRequestRepository } from './customers/agreement-requests.repository';
 import { CustomerUsageRepository } from './customers/customer-usage.repository';
 import { CustomerRepository } from './customers/customer.repository';
@@ -181,6 +182,7 @@ export function createContainer(deps: ContainerDeps): Container {
     customers,
     events,
     requests: agreementRequests,
+    agreements: new SdkAgreementReader(aws.agreement),
     entitlements: entitlementReader,
     catalog,
     bus,

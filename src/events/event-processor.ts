@@ -3,10 +3,12 @@ import type { Customer, Entitlement } from '../customers/customer';
 import { AgreementRequestRepository } from '../customers/agreement-requests.repository';
 import type { CustomerRepository } from '../customers/customer.repository';
 import { linkRenewal } from '../customers/renewal-link.repository';
-import type { EntitlementReader } from '../customers/ports';
+import { AgreementDetailsRepository } from '../customers/agreement-details.repository';
+import type { AgreementDetails, AgreementReader, EntitlementReader } from '../customers/ports';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
 import { storeSnapshot } from '../entitlements/entitlement-snapshot';
 import type { Clock } from '../platform/clock';
+import { AppError } from '../platform/errors';
 import type { DomainEvent, DomainEventBus } from '../platform/domain-events';
 import { hasContract, type ProductCatalog } from '../products/product-config';
 import { isUniqueViolation } from '../store/dialect';
@@ -36,6 +38,11 @@ export interface EventProcessorDeps {
   readonly logger: Logger;
   /** Cancellation requests and billing adjustments; default: over `db`. */
   readonly requests?: AgreementRequestRepository;
+  /**
+   * The Agreement API (facts §5.5), read on Purchase Agreement Created and Amended for the end
+   * time, the end-time behaviour and the free-trial term. Absent: no enrichment.
+   */
+  readonly agreements?: AgreementReader;
 }
 
 type Applied = { outcome: EventOutcome; reason?: string };
@@ -53,9 +60,11 @@ const UNIQUE_RACE_ATTEMPTS = 3;
  */
 export class EventProcessor {
   private readonly requests: AgreementRequestRepository;
+  private readonly details: AgreementDetailsRepository;
 
   constructor(private readonly deps: EventProcessorDeps) {
     this.requests = deps.requests ?? new AgreementRequestRepository(deps.db);
+    this.details = new AgreementDetailsRepository(deps.db);
   }
 
   /** Handles a parse result: garbage is recorded as rejected (and is then safe to acknowledge). */
@@ -94,12 +103,16 @@ export class EventProcessor {
       const fetchedAt = clock.now();
       snapshot = { entitlements: await this.deps.entitlements.readEntitlements(product.code, event), fetchedAt };
     }
+    const agreement = await this.readAgreement(event);
     let effects: DomainEvent[] = [];
     let result: ProcessResult;
     for (let attempt = 1; ; attempt++) {
       effects = [];
       try {
-        result = await this.deps.db.transaction().execute((tx) => this.apply(tx, event, snapshot, effects));
+        result = await this.deps.db.transaction().execute(async (tx) => {
+          if (agreement) await this.details.save(agreement.details, agreement.fetchedAt, tx);
+          return this.apply(tx, event, snapshot, effects);
+        });
         break;
       } catch (error) {
         // Two first events of one new customer: the loser's insert hits the unique index; retried, it merges.
@@ -113,6 +126,30 @@ export class EventProcessor {
       'marketplace notification',
     );
     return result;
+  }
+
+  /**
+   * DescribeAgreement + GetAgreementTerms for Created and Amended, before the transaction (as for
+   * GetEntitlements). A retryable failure propagates (the message is retried); a permanent one
+   * (access denied, unknown agreement) is logged and the event applied without the details.
+   */
+  private async readAgreement(event: MarketplaceEvent): Promise<{ details: AgreementDetails; fetchedAt: Date } | undefined> {
+    const reader = this.deps.agreements;
+    if (!reader || !event.agreementId || (event.kind !== 'agreement-created' && event.kind !== 'agreement-amended')) return undefined;
+    if (await this.deps.events.isRecorded(event.dedupeKey, event.secondaryDedupeKey)) return undefined;
+    const fetchedAt = this.deps.clock.now();
+    try {
+      return { details: await reader.readAgreement(event.agreementId), fetchedAt };
+    } catch (error) {
+      if (error instanceof AppError && !error.retryable) {
+        this.deps.logger.warn(
+          { err: error, agreementId: event.agreementId },
+          'Agreement API read failed; applying the event without its details',
+        );
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   /** Records a notification that can never be applied, so that acknowledging it loses nothing. */
@@ -165,6 +202,8 @@ export class EventProcessor {
     }
     const customer = await customers.lock(tx, found);
     const applied: Applied = await this.applyEvent(tx, customer, event, now, effects);
+    // AWS's free-trial answer, once its agreement is this customer's current one (whichever event made it so).
+    await this.details.confirmFreeTrial(tx, customer.id, now);
     if (snapshot) {
       // License Updated is applied first, so that an empty contract then opens the window over it.
       const end = entitlementsEmptyTransition(event);

@@ -41,6 +41,29 @@ export interface CustomersTable {
   personal_data_erased_at: DbTime | null;
   /** The customer whose agreement this one renewed or replaced (migration 0011). */
   previous_customer_id: string | null;
+  /** When AWS (the Agreement API) confirmed the free-trial flag (migration 0011). */
+  free_trial_confirmed_at: DbTime | null;
+}
+
+/** What the Agreement API said of one agreement, newest read wins (migration 0011). */
+export interface AgreementDetailsTable {
+  agreement_id: string;
+  status: string | null;
+  start_time: DbTime | null;
+  end_time: DbTime | null;
+  end_time_behavior: string | null;
+  free_trial: number;
+  estimated_value: string | null;
+  currency_code: string | null;
+  fetched_at: DbTime;
+}
+
+/** One row per (agreement, threshold) whose contract-ending-soon alert was sent (migration 0011). */
+export interface ContractEndAlertsTable {
+  agreement_id: string;
+  threshold_days: number;
+  customer_id: string;
+  sent_at: DbTime;
 }
 
 /** A seller's cancellation request, status newest-wins, settled never back to pending (migration 0011). */
@@ -124,6 +147,8 @@ export interface Database {
   customer_licences: CustomerLicencesTable;
   customer_cancellation_requests: CustomerCancellationRequestsTable;
   customer_billing_adjustments: CustomerBillingAdjustmentsTable;
+  agreement_details: AgreementDetailsTable;
+  contract_end_alerts: ContractEndAlertsTable;
   events: EventsTable;
   entitlements: EntitlementsTable;
   meter_buckets: MeterBucketsTable;
