@@ -50,6 +50,8 @@ export interface Config {
     /** GetEntitlements calls per second the reconciliation may use (quota 20/s, facts §6). */
     readonly reconcileRatePerSecond: number;
   };
+  /** `customer.contract_ending_soon` thresholds: days before a contract's end, largest first (empty: none). */
+  readonly contracts: { readonly endingSoonDays: readonly number[] };
   readonly registration: {
     readonly path: string;
     readonly sessionSecret: Buffer;
@@ -198,6 +200,16 @@ const envSchema = z.object({
     )
     .optional(),
   ENTITLEMENT_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(360),
+  CONTRACT_ENDING_SOON_DAYS: z
+    .string()
+    .trim()
+    .regex(
+      /^(\d{1,4}(\s*,\s*\d{1,4})*)?$/,
+      'whole numbers of days before a contract ends, comma-separated (e.g. 60,30,7), or empty for none',
+    )
+    .refine((v) => v === '' || v.split(',').every((d) => Number(d) >= 1 && Number(d) <= 3650), 'each number of days is 1 to 3650')
+    .refine((v) => new Set(v.split(',').map((d) => Number(d))).size === v.split(',').length, 'each number of days appears once')
+    .default('60,30,7'),
   ENTITLEMENT_RECONCILE_RATE: z.coerce.number().min(0.1).max(20).default(5),
   REGISTRATION_PATH: z
     .string()
@@ -349,6 +361,14 @@ export function loadConfig(env: RawEnv = process.env): Config {
       snsTopicArns: splitList(e.SNS_TOPIC_ARNS),
       reconcileIntervalMinutes: e.ENTITLEMENT_RECONCILE_MINUTES,
       reconcileRatePerSecond: e.ENTITLEMENT_RECONCILE_RATE,
+    },
+    contracts: {
+      endingSoonDays:
+        e.CONTRACT_ENDING_SOON_DAYS === ''
+          ? []
+          : e.CONTRACT_ENDING_SOON_DAYS.split(',')
+              .map((d) => Number(d.trim()))
+              .sort((a, b) => b - a),
     },
     registration: {
       path: e.REGISTRATION_PATH,

@@ -30,6 +30,8 @@ import { randomBytes } from 'node:crypto';
 import { CustomerChangeFeed } from './customers/customer-changes.repository';
 import { CustomerProfileRepository } from './customers/customer-profile.repository';
 import { SdkAgreementReader } from './aws/agreement-reader.gateway';
+import { ContractEndRepository } from './customers/contract-end.repository';
+import { ContractEndWatch } from './customers/contract-end-watch';
 import { AgreementRequestRepository } from './customers/agreement-requests.repository';
 import { CustomerUsageRepository } from './customers/customer-usage.repository';
 import { CustomerRepository } from './customers/customer.repository';
@@ -101,6 +103,8 @@ export interface Container {
   readonly consumers: readonly NotificationQueueConsumer[];
   /** Created, not started. */
   readonly reconciler: EntitlementReconciler;
+  /** `customer.contract_ending_soon` (CONTRACT_ENDING_SOON_DAYS). */
+  readonly contractEndWatch: ContractEndWatch;
   /** The usage ledger behind `POST /v1/usage`. */
   readonly ledger: UsageLedger;
   /** The hourly metering emitter; `handlers/metering-tick.ts` schedules it, notification handlers call `onFinalWindowOpened`. */
@@ -348,6 +352,10 @@ export function createContainer(deps: ContainerDeps): Container {
     eventProcessor,
     consumers,
     reconciler,
+    contractEndWatch: new ContractEndWatch(
+      { contracts: new ContractEndRepository(store.db), clock, logger },
+      config.contracts.endingSoonDays,
+    ),
     ledger,
     emitter,
     meterBuckets,

@@ -11,6 +11,7 @@ export const WEBHOOK_EVENT_TYPES = {
   'customer.ended': 'the subscription ended (unsubscribe-success, License Deprovisioned): remove access',
   'customer.entitlements_changed': "the customer's contract (entitlements) changed",
   'customer.personal_data_erased': "the buyer's personal data was erased: drop what you copied of it",
+  'customer.contract_ending_soon': "the customer's contract ends within one of CONTRACT_ENDING_SOON_DAYS and does not renew by itself",
   'agreement.cancellation_requested': 'the seller asked AWS to cancel an agreement: the buyer has 7 days to approve or reject',
   'agreement.cancellation_approved': 'the cancellation request was approved (by the buyer, or after 7 days): the agreement ends',
   'agreement.cancellation_rejected': 'the buyer rejected the cancellation request: the agreement continues',

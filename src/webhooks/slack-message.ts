@@ -33,6 +33,10 @@ export function slackText(payload: WebhookPayload, productName: ProductNames): s
       return `Contract changed: ${who} on ${product}: ${entitlementsText(c)}`;
     case 'customer.personal_data_erased':
       return `Personal data erased for ${who} on ${product}`;
+    case 'customer.contract_ending_soon': {
+      const k = payload.data.contract as { endTime?: string; daysBefore?: number } | undefined;
+      return `Contract ending in ${k?.daysBefore ?? '?'} days or less: ${who} on ${product} (ends ${k?.endTime ?? '?'}, no automatic renewal)`;
+    }
     case 'agreement.cancellation_requested':
       return `Cancellation requested for ${who} on ${product}${requestText(payload)}; the buyer has 7 days to answer`;
     case 'agreement.cancellation_approved':
