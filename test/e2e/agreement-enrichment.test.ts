@@ -98,4 +98,46 @@ describe('Agreement API enrichment through the simulator', () => {
     expect(c.freeTrial).toBe(false);
     expect((await request(h.app).get(`/v1/customers/${c.id}`).set(auth)).body.freeTrial).toBe(false);
   });
+
+  it('a contract that expires gets customer.contract_ending_soon from its Agreement API end time; one that renews does not', async () => {
+    const expiring = await h.sim.subscribe({
+      productCode: licenseProduct.code,
+      autoRenew: false,
+      confirmation: 'manual',
+      entitlements: seats,
+    });
+    const renewing = await h.sim.subscribe({
+      productCode: licenseProduct.code,
+      autoRenew: true,
+      confirmation: 'manual',
+      entitlements: seats,
+    });
+    for (const s of [expiring, renewing]) await h.sim.confirm(s.id);
+    await h.sim.flushNotifications();
+    const details = new AgreementDetailsRepository(h.db.store.db);
+    const ends = await until('terms read', async () => {
+      const a = await details.find(expiring.agreementId);
+      const b = await details.find(renewing.agreementId);
+      const ca = await h.container.customers.findByIdentity({ licenseArn: expiring.licenseArn });
+      return a && b && ca?.subscription.status === 'active' ? { a, b, customerId: ca.id } : undefined;
+    });
+    expect(ends.a.endTimeBehavior).toBe('EXPIRE');
+    expect(ends.b.endTimeBehavior).toBe('RENEW');
+    // 29 days before the end: the 60- and 30-day thresholds are reached; one message, for 30.
+    h.clock.set(new Date(ends.a.endTime!.getTime() - 29 * 86_400_000));
+    expect(await h.container.contractEndWatch.runOnce()).toBe(1);
+    expect(await h.container.contractEndWatch.runOnce()).toBe(0);
+    const hooks = await h.db.store.db
+      .selectFrom('webhook_events')
+      .select(['customer_id', 'payload'])
+      .where('type', '=', 'customer.contract_ending_soon')
+      .execute();
+    expect(hooks.map((x) => x.customer_id)).toEqual([ends.customerId]);
+    expect(JSON.parse(hooks[0]!.payload).data.contract).toEqual({
+      agreementId: expiring.agreementId,
+      endTime: ends.a.endTime!.toISOString(),
+      daysBefore: 30,
+      endTimeBehavior: 'EXPIRE',
+    });
+  });
 });
