@@ -53,6 +53,8 @@ export class ContractEndRepository {
           .selectFrom('contract_end_alerts')
           .select('threshold_days')
           .where('agreement_id', '=', contract.agreementId)
+          // Per end time: an amendment that moves the end starts the thresholds afresh.
+          .where('end_time', '=', toDbTime(contract.endTime))
           .execute();
         const plan = planEndAlerts(contract, now, thresholdsDays, new Set(done.map((d) => Number(d.threshold_days))));
         if (plan.announce === null) return null;
@@ -61,12 +63,13 @@ export class ContractEndRepository {
           .values(
             plan.record.map((d) => ({
               agreement_id: contract.agreementId,
+              end_time: toDbTime(contract.endTime),
               threshold_days: d,
               customer_id: contract.customerId,
               sent_at: toDbTime(now),
             })),
           )
-          .onConflict((oc) => oc.columns(['agreement_id', 'threshold_days']).doNothing())
+          .onConflict((oc) => oc.columns(['agreement_id', 'end_time', 'threshold_days']).doNothing())
           .executeTakeFirst();
         // Another instance recorded them first: it sends the webhook.
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0) < plan.record.length) throw new ConcurrentAlertError();

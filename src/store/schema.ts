@@ -58,9 +58,10 @@ export interface AgreementDetailsTable {
   fetched_at: DbTime;
 }
 
-/** One row per (agreement, threshold) whose contract-ending-soon alert was sent (migration 0011). */
+/** One row per (agreement, end time, threshold) whose contract-ending-soon alert was sent (migration 0011). */
 export interface ContractEndAlertsTable {
   agreement_id: string;
+  end_time: DbTime;
   threshold_days: number;
   customer_id: string;
   sent_at: DbTime;

@@ -122,6 +122,32 @@ describeDialects('contract-ending-soon alerts on %s', (dialect) => {
     ]);
   });
 
+  it('an amendment that moves the end time starts the thresholds afresh', async () => {
+    await customerWithContract('444444444444', 'agmt-amd', 'EXPIRE');
+    clock.set(daysBefore(6));
+    expect(await watch().runOnce()).toBe(1);
+    const later = new Date(END.getTime() + 365 * DAY);
+    await details.save(
+      {
+        agreementId: 'agmt-amd',
+        status: 'ACTIVE',
+        startTime: null,
+        endTime: later,
+        endTimeBehavior: 'EXPIRE',
+        freeTrial: false,
+        estimatedValue: null,
+      },
+      clock.now(),
+    );
+    expect(await watch().runOnce()).toBe(0);
+    clock.set(new Date(later.getTime() - 59 * DAY));
+    expect(await watch().runOnce()).toBe(1);
+    expect((await alerts()).map((a) => [a.data.contract.endTime, a.data.contract.daysBefore])).toEqual([
+      [END.toISOString(), 7],
+      [later.toISOString(), 60],
+    ]);
+  });
+
   it('says nothing for an ended customer', async () => {
     const id = await customerWithContract('333333333333', 'agmt-end', 'EXPIRE');
     await t.store.db.updateTable('customers').set({ status: 'unsubscribed' }).where('id', '=', id).execute();

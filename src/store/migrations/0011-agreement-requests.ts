@@ -10,7 +10,8 @@ import { timeColumnType, type DialectName } from '../dialect';
  *  - `agreement_details`: what the Agreement API said of an agreement (end time, end-time behaviour,
  *    free-trial term, estimated value), newest read wins; `customers.free_trial_confirmed_at` marks a
  *    free-trial flag that AWS confirmed, which the registration form's hint no longer changes;
- *  - `contract_end_alerts`: one row per (agreement, threshold in days) already announced.
+ *  - `contract_end_alerts`: one row per (agreement, end time, threshold in days) already announced
+ *    (an amendment that moves the end time starts the thresholds afresh).
  * Number 0010 belongs to another change; the runner applies by name, not by contiguity.
  */
 export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
@@ -64,9 +65,10 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
   await db.schema
     .createTable('contract_end_alerts')
     .addColumn('agreement_id', 'text', (c) => c.notNull())
+    .addColumn('end_time', time, (c) => c.notNull())
     .addColumn('threshold_days', 'integer', (c) => c.notNull())
     .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
     .addColumn('sent_at', time, (c) => c.notNull())
-    .addPrimaryKeyConstraint('contract_end_alerts_pk', ['agreement_id', 'threshold_days'])
+    .addPrimaryKeyConstraint('contract_end_alerts_pk', ['agreement_id', 'end_time', 'threshold_days'])
     .execute();
 }
