@@ -43,6 +43,7 @@ function customer(i: number, now: Date): CustomerView {
     finalWindowOpenedAt: null,
     endedAt: null,
     externalId: `tenant-${i}`,
+    previousCustomerId: null,
     onboarding: { email: `buyer${i}@example.com`, company: `Company ${i}`, contactName: 'Bench', onboardedAt: at },
     personalDataErasedAt: null,
     registeredAt: at,

@@ -62,6 +62,8 @@ export async function startBackgroundWork(deps: {
     }
     container.reconciler.start();
     stoppables.push({ name: 'entitlement reconciliation', stop: () => container.reconciler.stop() });
+    container.contractEndWatch.start();
+    stoppables.push({ name: 'contract-ending-soon alerts', stop: () => container.contractEndWatch.stop() });
   } catch (error) {
     for (const part of stoppables) await part.stop().catch(() => undefined);
     throw error;

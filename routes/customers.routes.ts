@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { findOneCustomer } from '../src/customers/customer-directory';
+import { billingAdjustmentJson, cancellationJson, type AgreementRequestRepository } from '../src/customers/agreement-requests.repository';
 import type { CustomerProfileRepository } from '../src/customers/customer-profile.repository';
 import type { CustomerUsage, CustomerUsageRepository } from '../src/customers/customer-usage.repository';
 import type { Customer } from '../src/customers/customer';
@@ -15,6 +16,7 @@ export interface CustomersRoutesDeps {
   readonly customers: CustomerRepository;
   readonly profiles: CustomerProfileRepository;
   readonly usage: CustomerUsageRepository;
+  readonly requests: AgreementRequestRepository;
   readonly catalog: ProductCatalog;
   readonly clock: Clock;
 }
@@ -52,7 +54,13 @@ export function customersRoutes(deps: CustomersRoutesDeps): Router {
     const entitlements = await deps.customers.listEntitlements(customer.id);
     const product = deps.catalog.find(customer.productCode);
     const usage = product ? await deps.usage.usageOf(customer.id, product, entitlements, deps.clock.now()) : undefined;
-    res.json({ ...customerJson(customer, entitlements), ...(usage ? { usage: usageJson(usage) } : {}) });
+    const requests = await deps.requests.listFor(customer.id);
+    res.json({
+      ...customerJson(customer, entitlements),
+      ...(usage ? { usage: usageJson(usage) } : {}),
+      cancellationRequests: requests.cancellationRequests.map(cancellationJson),
+      billingAdjustments: requests.billingAdjustments.map(billingAdjustmentJson),
+    });
   });
 
   router.patch('/v1/customers/:id', async (req, res) => {

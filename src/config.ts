@@ -37,7 +37,7 @@ export interface Config {
     /** Entitlement Service region (AWS documents us-east-1 only). */
     readonly entitlementRegion: string;
     /** Explicit endpoints; when unset the SDK's own `AWS_ENDPOINT_URL_*` variables still apply. */
-    readonly endpoints: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string };
+    readonly endpoints: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string; readonly agreement?: string };
   };
   readonly simulator: { readonly port: number };
   /** Marketplace notifications: SQS queues (SNS envelopes or EventBridge events) and the SNS HTTPS endpoint. */
@@ -50,6 +50,8 @@ export interface Config {
     /** GetEntitlements calls per second the reconciliation may use (quota 20/s, facts §6). */
     readonly reconcileRatePerSecond: number;
   };
+  /** `customer.contract_ending_soon` thresholds: days before a contract's end, largest first (empty: none). */
+  readonly contracts: { readonly endingSoonDays: readonly number[] };
   readonly registration: {
     readonly path: string;
     readonly sessionSecret: Buffer;
@@ -184,6 +186,7 @@ const envSchema = z.object({
     .default('us-east-1'),
   MARKETPLACE_METERING_ENDPOINT: optionalUrl,
   MARKETPLACE_ENTITLEMENT_ENDPOINT: optionalUrl,
+  MARKETPLACE_AGREEMENT_ENDPOINT: optionalUrl,
   SQS_ENDPOINT: optionalUrl,
   SIMULATOR_PORT: portNumber.default(4599),
   SUBSCRIPTION_QUEUE_URL: optionalUrl,
@@ -197,6 +200,16 @@ const envSchema = z.object({
     )
     .optional(),
   ENTITLEMENT_RECONCILE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(360),
+  CONTRACT_ENDING_SOON_DAYS: z
+    .string()
+    .trim()
+    .regex(
+      /^(\d{1,4}(\s*,\s*\d{1,4})*)?$/,
+      'whole numbers of days before a contract ends, comma-separated (e.g. 60,30,7), or empty for none',
+    )
+    .refine((v) => v === '' || v.split(',').every((d) => Number(d) >= 1 && Number(d) <= 3650), 'each number of days is 1 to 3650')
+    .refine((v) => new Set(v.split(',').map((d) => Number(d))).size === v.split(',').length, 'each number of days appears once')
+    .default('60,30,7'),
   ENTITLEMENT_RECONCILE_RATE: z.coerce.number().min(0.1).max(20).default(5),
   REGISTRATION_PATH: z
     .string()
@@ -331,7 +344,12 @@ export function loadConfig(env: RawEnv = process.env): Config {
     aws: {
       region: e.AWS_REGION,
       entitlementRegion: e.MARKETPLACE_ENTITLEMENT_REGION,
-      endpoints: { metering: e.MARKETPLACE_METERING_ENDPOINT, entitlement: e.MARKETPLACE_ENTITLEMENT_ENDPOINT, sqs: e.SQS_ENDPOINT },
+      endpoints: {
+        metering: e.MARKETPLACE_METERING_ENDPOINT,
+        entitlement: e.MARKETPLACE_ENTITLEMENT_ENDPOINT,
+        sqs: e.SQS_ENDPOINT,
+        agreement: e.MARKETPLACE_AGREEMENT_ENDPOINT,
+      },
     },
     simulator: { port: e.SIMULATOR_PORT },
     notifications: {
@@ -343,6 +361,14 @@ export function loadConfig(env: RawEnv = process.env): Config {
       snsTopicArns: splitList(e.SNS_TOPIC_ARNS),
       reconcileIntervalMinutes: e.ENTITLEMENT_RECONCILE_MINUTES,
       reconcileRatePerSecond: e.ENTITLEMENT_RECONCILE_RATE,
+    },
+    contracts: {
+      endingSoonDays:
+        e.CONTRACT_ENDING_SOON_DAYS === ''
+          ? []
+          : e.CONTRACT_ENDING_SOON_DAYS.split(',')
+              .map((d) => Number(d.trim()))
+              .sort((a, b) => b - a),
     },
     registration: {
       path: e.REGISTRATION_PATH,

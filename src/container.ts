@@ -29,6 +29,10 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CustomerChangeFeed } from './customers/customer-changes.repository';
 import { CustomerProfileRepository } from './customers/customer-profile.repository';
+import { SdkAgreementReader } from './aws/agreement-reader.gateway';
+import { ContractEndRepository } from './customers/contract-end.repository';
+import { ContractEndWatch } from './customers/contract-end-watch';
+import { AgreementRequestRepository } from './customers/agreement-requests.repository';
 import { CustomerUsageRepository } from './customers/customer-usage.repository';
 import { CustomerRepository } from './customers/customer.repository';
 import { HandoffTokenRepository } from './handoff/handoff-token.repository';
@@ -99,6 +103,8 @@ export interface Container {
   readonly consumers: readonly NotificationQueueConsumer[];
   /** Created, not started. */
   readonly reconciler: EntitlementReconciler;
+  /** `customer.contract_ending_soon` (CONTRACT_ENDING_SOON_DAYS). */
+  readonly contractEndWatch: ContractEndWatch;
   /** The usage ledger behind `POST /v1/usage`. */
   readonly ledger: UsageLedger;
   /** The hourly metering emitter; `handlers/metering-tick.ts` schedules it, notification handlers call `onFinalWindowOpened`. */
@@ -174,10 +180,13 @@ export function createContainer(deps: ContainerDeps): Container {
   });
   const bus = new DomainEventBus((error, event) => logger.error({ err: error, event }, 'domain event listener failed'));
   const events = new EventRepository(store.db);
+  const agreementRequests = new AgreementRequestRepository(store.db);
   const eventProcessor = new EventProcessor({
     db: store.db,
     customers,
     events,
+    requests: agreementRequests,
+    agreements: new SdkAgreementReader(aws.agreement),
     entitlements: entitlementReader,
     catalog,
     bus,
@@ -328,7 +337,7 @@ export function createContainer(deps: ContainerDeps): Container {
       usageRoutes({ ledger }),
       meteringRecordsRoutes({ buckets: meterBuckets, clock, logger }),
       accessRoutes({ access: new AccessCheckService({ customers, catalog, metering: () => emitter.meteringAccess(), clock }) }),
-      customersRoutes({ customers, profiles, usage: new CustomerUsageRepository(store.db), catalog, clock }),
+      customersRoutes({ customers, profiles, usage: new CustomerUsageRepository(store.db), requests: agreementRequests, catalog, clock }),
       changesRoutes({ feed: changeFeed }),
       webhooksRoutes({ endpoints: webhookEndpoints, deliveries: webhookDeliveries, policy: webhookPolicy, clock }),
       handoffApiRoutes({ handoff, customers, clock }),
@@ -345,6 +354,10 @@ export function createContainer(deps: ContainerDeps): Container {
     eventProcessor,
     consumers,
     reconciler,
+    contractEndWatch: new ContractEndWatch(
+      { contracts: new ContractEndRepository(store.db), clock, logger },
+      config.contracts.endingSoonDays,
+    ),
     ledger,
     emitter,
     meterBuckets,

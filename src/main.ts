@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       });
     }
     stoppables.unshift({ name: 'simulator', stop: () => simulator.stop() });
-    endpoints = { metering: simulator.url, entitlement: simulator.url, sqs: simulator.url };
+    endpoints = { metering: simulator.url, entitlement: simulator.url, sqs: simulator.url, agreement: simulator.url };
     if (queues.length === 0) {
       queues = (['subscription', 'entitlement', 'eventbridge'] as const).map((name) => ({
         name,

@@ -1,3 +1,4 @@
+import { MarketplaceAgreementClient } from '@aws-sdk/client-marketplace-agreement';
 import { MarketplaceEntitlementServiceClient } from '@aws-sdk/client-marketplace-entitlement-service';
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -10,7 +11,7 @@ export interface AwsClientOptions {
   readonly region: string;
   /** Region of the Entitlement Service. Default us-east-1, the only one AWS documents for it (facts §2.1). */
   readonly entitlementRegion?: string;
-  readonly endpoints?: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string };
+  readonly endpoints?: { readonly metering?: string; readonly entitlement?: string; readonly sqs?: string; readonly agreement?: string };
   /** Static credentials (the local simulator accepts any); undefined uses the SDK's default chain. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /**
@@ -24,6 +25,7 @@ export interface AwsClients {
   readonly metering: MarketplaceMeteringClient;
   readonly entitlement: MarketplaceEntitlementServiceClient;
   readonly sqs: SQSClient;
+  readonly agreement: MarketplaceAgreementClient;
   destroy(): void;
 }
 
@@ -41,11 +43,19 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
     ...(options.endpoints?.entitlement ? { endpoint: options.endpoints.entitlement } : {}),
   });
   const sqs = new SQSClient({ ...common, ...(options.endpoints?.sqs ? { endpoint: options.endpoints.sqs } : {}) });
+  // The Agreement API is documented in us-east-1 only (facts §5.5), like GetEntitlements.
+  const agreement = new MarketplaceAgreementClient({
+    ...common,
+    region: options.entitlementRegion ?? 'us-east-1',
+    ...(options.endpoints?.agreement ? { endpoint: options.endpoints.agreement } : {}),
+  });
   return {
     metering,
     entitlement,
     sqs,
+    agreement,
     destroy() {
+      agreement.destroy();
       metering.destroy();
       entitlement.destroy();
       sqs.destroy();

@@ -114,7 +114,8 @@ export class CustomerChangeFeed {
       deleted: r.deleted === 1,
       version: Number(r.customer_version),
       changedAt: fromDbTime(r.changed_at),
-      customer: JSON.parse(r.customer) as CustomerView,
+      // Versions written before migration 0011 lack `previousCustomerId`: none was known then.
+      customer: { previousCustomerId: null, ...(JSON.parse(r.customer) as Omit<CustomerView, 'previousCustomerId'>) } as CustomerView,
     }));
     return { changes, hasMore: rows.length > limit };
   }

@@ -35,6 +35,7 @@ export function toCustomer(row: CustomerRow): Customer {
     },
     onboarding,
     externalId: row.external_id ?? null,
+    previousCustomerId: row.previous_customer_id ?? null,
     personalDataErasedAt: fromDbTimeOrNull(row.personal_data_erased_at),
     registeredAt: fromDbTimeOrNull(row.registered_at),
     entitlementsFetchedAt: fromDbTimeOrNull(row.entitlements_fetched_at),

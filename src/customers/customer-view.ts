@@ -22,6 +22,8 @@ export interface CustomerView {
   readonly finalWindowOpenedAt: string | null;
   readonly endedAt: string | null;
   readonly externalId: string | null;
+  /** The customer whose agreement this one renewed or replaced (its `externalId` moved here). */
+  readonly previousCustomerId: string | null;
   readonly onboarding: {
     readonly email: string | null;
     readonly company: string | null;
@@ -64,6 +66,7 @@ export function customerJson(customer: Customer, entitlements?: readonly Entitle
     finalWindowOpenedAt: iso(s.finalWindowOpenedAt),
     endedAt: iso(s.endedAt),
     externalId: customer.externalId,
+    previousCustomerId: customer.previousCustomerId,
     onboarding: {
       email: customer.onboarding.email,
       company: customer.onboarding.company,

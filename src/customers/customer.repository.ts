@@ -204,6 +204,8 @@ export class CustomerRepository {
         subscription_bookkeeping: null,
         external_id: null,
         personal_data_erased_at: null,
+        previous_customer_id: null,
+        free_trial_confirmed_at: null,
       };
       await tx.insertInto('customers').values(row).execute();
       await this.rememberLicence(tx, row.id, facts.licenseArn);
@@ -508,6 +510,8 @@ export class CustomerRepository {
 function mergeFreeTrial(existing: CustomerRow, facts: CustomerFacts): 0 | 1 {
   const current = existing.free_trial === 1 ? 1 : 0;
   if (facts.freeTrial === undefined) return current;
+  // Confirmed from the agreement's terms (GetAgreementTerms): no hint or notification flag changes it.
+  if (existing.free_trial_confirmed_at !== null && existing.free_trial_confirmed_at !== undefined) return current;
   const stateTime = existing.status_event_time === null ? null : fromDbTime(existing.status_event_time);
   if (facts.freeTrialAt)
     return stateTime === null || facts.freeTrialAt.getTime() >= stateTime.getTime() ? (facts.freeTrial ? 1 : 0) : current;

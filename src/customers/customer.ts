@@ -23,6 +23,8 @@ export interface Customer {
   readonly onboarding: Onboarding;
   /** The seller app's own tenant id for this customer, unique per product (`PATCH /v1/customers/{id}`). */
   readonly externalId: string | null;
+  /** The customer whose agreement this one renewed or replaced (null: none known). */
+  readonly previousCustomerId: string | null;
   /** When the buyer's onboarding fields were erased (null: never). Identity and metering are kept: AWS needs them. */
   readonly personalDataErasedAt: Date | null;
   /** When the buyer's browser first came through the registration URL. */

@@ -40,8 +40,29 @@ export class AccessCheckService {
   ) {}
 
   async check(query: AccessQuery): Promise<AccessAnswer> {
+    return this.decide(await this.findOne(query), query, this.deps.clock.now());
+  }
+
+  /**
+   * Concurrent agreements (facts §1.6): every licence an AWS account holds of one product is its
+   * own customer, with its own contract and status, so the answer is one decision per licence
+   * (newest first, at most 20). 404 `unknown_customer` when the account holds none.
+   */
+  async checkAccount(query: { awsAccountId: string; product: string; dimension?: string; quantity?: number }): Promise<AccessAnswer[]> {
     const now = this.deps.clock.now();
-    const customer = await this.findOne(query);
+    const found = await this.deps.customers.findByAccount(query.awsAccountId, query.product);
+    if (found.length === 0) {
+      throw new AppError(`Account ${query.awsAccountId} holds no licence of product ${query.product} known here.`, {
+        code: 'unknown_customer',
+        httpStatus: 404,
+      });
+    }
+    const out: AccessAnswer[] = [];
+    for (const customer of found) out.push(await this.decide(customer, query, now));
+    return out;
+  }
+
+  private async decide(customer: Customer, query: { dimension?: string; quantity?: number }, now: Date): Promise<AccessAnswer> {
     const product = this.deps.catalog.find(customer.productCode);
     if (!product) {
       throw new AppError(`The customer's product ${customer.productCode} is not configured.`, {

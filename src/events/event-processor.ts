@@ -1,15 +1,21 @@
 import type { Logger } from '../platform/logger';
 import type { Customer, Entitlement } from '../customers/customer';
+import { AgreementRequestRepository } from '../customers/agreement-requests.repository';
 import type { CustomerRepository } from '../customers/customer.repository';
-import type { EntitlementReader } from '../customers/ports';
+import { linkRenewal } from '../customers/renewal-link.repository';
+import { AgreementDetailsRepository } from '../customers/agreement-details.repository';
+import type { AgreementDetails, AgreementReader, EntitlementReader } from '../customers/ports';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
 import { storeSnapshot } from '../entitlements/entitlement-snapshot';
 import type { Clock } from '../platform/clock';
+import { AppError } from '../platform/errors';
 import type { DomainEvent, DomainEventBus } from '../platform/domain-events';
 import { hasContract, type ProductCatalog } from '../products/product-config';
 import { isUniqueViolation } from '../store/dialect';
 import type { Db, Tx } from '../store/schema';
 import { agreementFactsOf } from './agreement-facts';
+import { applyAgreementRequest } from './agreement-request-apply';
+import { isAgreementRequestKind } from './agreement-request-event';
 import type { EventOutcome, EventRepository, StoredEvent } from './event.repository';
 import { parseEventBridgeEvent } from './eventbridge-event';
 import type { MarketplaceEvent, ParseResult } from './marketplace-event';
@@ -30,6 +36,13 @@ export interface EventProcessorDeps {
   readonly bus: DomainEventBus;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Cancellation requests and billing adjustments; default: over `db`. */
+  readonly requests?: AgreementRequestRepository;
+  /**
+   * The Agreement API (facts §5.5), read on Purchase Agreement Created and Amended for the end
+   * time, the end-time behaviour and the free-trial term. Absent: no enrichment.
+   */
+  readonly agreements?: AgreementReader;
 }
 
 type Applied = { outcome: EventOutcome; reason?: string };
@@ -46,7 +59,13 @@ const UNIQUE_RACE_ATTEMPTS = 3;
  * message is not acknowledged.
  */
 export class EventProcessor {
-  constructor(private readonly deps: EventProcessorDeps) {}
+  private readonly requests: AgreementRequestRepository;
+  private readonly details: AgreementDetailsRepository;
+
+  constructor(private readonly deps: EventProcessorDeps) {
+    this.requests = deps.requests ?? new AgreementRequestRepository(deps.db);
+    this.details = new AgreementDetailsRepository(deps.db);
+  }
 
   /** Handles a parse result: garbage is recorded as rejected (and is then safe to acknowledge). */
   async handle(parsed: ParseResult, raw: { dedupeKey: string; channel: string; body: unknown }): Promise<ProcessResult> {
@@ -84,12 +103,16 @@ export class EventProcessor {
       const fetchedAt = clock.now();
       snapshot = { entitlements: await this.deps.entitlements.readEntitlements(product.code, event), fetchedAt };
     }
+    const agreement = await this.readAgreement(event);
     let effects: DomainEvent[] = [];
     let result: ProcessResult;
     for (let attempt = 1; ; attempt++) {
       effects = [];
       try {
-        result = await this.deps.db.transaction().execute((tx) => this.apply(tx, event, snapshot, effects));
+        result = await this.deps.db.transaction().execute(async (tx) => {
+          if (agreement) await this.details.save(agreement.details, agreement.fetchedAt, tx);
+          return this.apply(tx, event, snapshot, effects);
+        });
         break;
       } catch (error) {
         // Two first events of one new customer: the loser's insert hits the unique index; retried, it merges.
@@ -103,6 +126,30 @@ export class EventProcessor {
       'marketplace notification',
     );
     return result;
+  }
+
+  /**
+   * DescribeAgreement + GetAgreementTerms for Created and Amended, before the transaction (as for
+   * GetEntitlements). A retryable failure propagates (the message is retried); a permanent one
+   * (access denied, unknown agreement) is logged and the event applied without the details.
+   */
+  private async readAgreement(event: MarketplaceEvent): Promise<{ details: AgreementDetails; fetchedAt: Date } | undefined> {
+    const reader = this.deps.agreements;
+    if (!reader || !event.agreementId || (event.kind !== 'agreement-created' && event.kind !== 'agreement-amended')) return undefined;
+    if (await this.deps.events.isRecorded(event.dedupeKey, event.secondaryDedupeKey)) return undefined;
+    const fetchedAt = this.deps.clock.now();
+    try {
+      return { details: await reader.readAgreement(event.agreementId), fetchedAt };
+    } catch (error) {
+      if (error instanceof AppError && !error.retryable) {
+        this.deps.logger.warn(
+          { err: error, agreementId: event.agreementId },
+          'Agreement API read failed; applying the event without its details',
+        );
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   /** Records a notification that can never be applied, so that acknowledging it loses nothing. */
@@ -155,6 +202,8 @@ export class EventProcessor {
     }
     const customer = await customers.lock(tx, found);
     const applied: Applied = await this.applyEvent(tx, customer, event, now, effects);
+    // AWS's free-trial answer, once its agreement is this customer's current one (whichever event made it so).
+    await this.details.confirmFreeTrial(tx, customer.id, now);
     if (snapshot) {
       // License Updated is applied first, so that an empty contract then opens the window over it.
       const end = entitlementsEmptyTransition(event);
@@ -179,8 +228,13 @@ export class EventProcessor {
    * on which events happened to arrive first); a renewal or replacement is not an end.
    */
   private async applyEvent(tx: Tx, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
+    if (isAgreementRequestKind(event.kind)) return this.applyRequest(tx, customer, event, now, effects);
     const facts = agreementFactsOf(event);
     const merge = facts ? await this.deps.customers.mergeAgreementFacts(tx, customer.id, facts, now) : undefined;
+    if (event.kind === 'agreement-created' && event.previousAgreementId) {
+      // A renewal or replacement: the new customer follows the previous one (and takes the app's tenant id).
+      await linkRenewal(tx, customer.id, event.previousAgreementId, now);
+    }
     if (event.kind === 'agreement-created' || event.kind === 'agreement-amended') {
       return merge?.applied
         ? { outcome: 'applied' }
@@ -200,6 +254,21 @@ export class EventProcessor {
     }
     // The agreement merge leaves the subscription state alone: `customer` is still current for it.
     return this.applyTo(tx, customer, transition, now, effects);
+  }
+
+  /**
+   * A cancellation request or refund: recorded (and told to the app) first; an approval then moves
+   * the subscription as Purchase Agreement Ended does. Its outcome is the record's: an approval
+   * that arrives after the Ended event is still news about the request, though it opens no window.
+   */
+  private async applyRequest(tx: Tx, customer: Customer, event: MarketplaceEvent, now: Date, effects: DomainEvent[]): Promise<Applied> {
+    const recorded = await applyAgreementRequest(this.requests, tx, customer.id, event, now);
+    const transition = toStatusTransition(event);
+    if (!transition) return recorded;
+    const moved = await this.applyTo(tx, customer, transition, now, effects);
+    if (moved.outcome === 'applied') return recorded.outcome === 'applied' ? moved : { ...recorded, outcome: 'applied' };
+    if (recorded.outcome !== 'applied') return recorded;
+    return { outcome: 'applied', reason: `request recorded; the subscription is unchanged (${moved.reason ?? moved.outcome})` };
   }
 
   private async customerFor(tx: Tx, event: MarketplaceEvent, now: Date): Promise<Customer | undefined> {

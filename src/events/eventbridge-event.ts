@@ -1,9 +1,17 @@
 /**
  * AWS Marketplace EventBridge events for sellers (facts §5.4): `source: aws.agreement-marketplace`,
  * detail-types `Purchase Agreement Created|Amended|Ended - Manufacturer|Proposer`,
- * `License Updated|Deprovisioned - Manufacturer` (and `- Proposer`, which the AWS ESC sample matches).
+ * `License Updated|Deprovisioned - Manufacturer` (and `- Proposer`, which the AWS ESC sample matches),
+ * and the cancellation-request and billing-adjustment events of facts §5.6 (agreement-request-event.ts).
  */
 import { isJsonObject, readDate, readPath, readString, type JsonObject } from './json-fields';
+import {
+  AGREEMENT_REQUEST_STEMS,
+  isAgreementRequestKind,
+  parseBillingAdjustment,
+  parseCancellationRequest,
+  validAgreementId,
+} from './agreement-request-event';
 import type { MarketplaceEvent, MarketplaceEventChannel, MarketplaceEventKind, ParseResult } from './marketplace-event';
 
 export const EVENTBRIDGE_SOURCE = 'aws.agreement-marketplace';
@@ -14,6 +22,7 @@ const STEMS: Readonly<Record<string, MarketplaceEventKind>> = {
   'Purchase Agreement Ended': 'agreement-ended',
   'License Updated': 'license-updated',
   'License Deprovisioned': 'license-deprovisioned',
+  ...AGREEMENT_REQUEST_STEMS,
 };
 
 /** True when a parsed body has the shape of an EventBridge event (`source` and `detail-type`). */
@@ -62,6 +71,19 @@ export function parseEventBridgeEvent(value: unknown, extra: { topicArn?: string
 
   const channel: MarketplaceEventChannel = 'eventbridge';
   const event: MarketplaceEvent = { dedupeKey: id, channel, kind, eventTime, detailType, payload: value };
+  if (isAgreementRequestKind(kind)) {
+    if (agreementId === undefined || !validAgreementId(agreementId))
+      return { ok: false, reason: `${detailType} ${id}: detail.agreement.id is malformed`, dedupeKey: id };
+    if (kind === 'billing-adjusted') {
+      const parsed = parseBillingAdjustment(detail);
+      if (!parsed.ok) return { ok: false, reason: `${detailType} ${id}: ${parsed.reason}`, dedupeKey: id };
+      event.billingAdjustment = parsed.value;
+    } else {
+      const parsed = parseCancellationRequest(kind, detail);
+      if (!parsed.ok) return { ok: false, reason: `${detailType} ${id}: ${parsed.reason}`, dedupeKey: id };
+      event.cancellationRequest = parsed.value;
+    }
+  }
   const requestId = readString(detail, ['requestId']);
   // The Manufacturer and Proposer copies of one event share requestId (facts §5.4: dedupe on the stem).
   if (requestId !== undefined) event.secondaryDedupeKey = `eb:${stem}:${requestId}`;
@@ -77,6 +99,9 @@ export function parseEventBridgeEvent(value: unknown, extra: { topicArn?: string
   if (status !== undefined) event.agreementStatus = status;
   const intent = readPath(detail, ['agreement', 'intent']);
   if (intent !== undefined) event.agreementIntent = intent;
+  const previousAgreementId = readPath(detail, ['agreement', 'previousAgreementId']);
+  if (previousAgreementId !== undefined && validAgreementId(previousAgreementId) && previousAgreementId !== agreementId)
+    event.previousAgreementId = previousAgreementId;
   if (extra.topicArn !== undefined) event.topicArn = extra.topicArn;
   return { ok: true, event };
 }

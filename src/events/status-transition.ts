@@ -32,9 +32,19 @@ export function toStatusTransition(event: MarketplaceEvent): StatusTransition | 
       if (event.licenseArn !== undefined) t.licenseArn = event.licenseArn;
       return t;
     }
+    case 'cancellation-approved':
+      // An approved cancellation request ends the agreement as any cancellation does (facts §5.6):
+      // it takes the Purchase Agreement Ended path, at the approval's time. The Ended event that
+      // follows is then a later window signal over an open window (no second flush), and an Ended
+      // that came first makes this one stale: the final flush happens once whatever the order.
+      return { kind: 'agreement-ended', eventTime: event.eventTime };
     case 'entitlement-updated':
     case 'agreement-created':
     case 'agreement-amended':
+    case 'cancellation-requested':
+    case 'cancellation-rejected':
+    case 'cancellation-withdrawn':
+    case 'billing-adjusted':
       return null;
   }
 }

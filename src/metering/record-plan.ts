@@ -68,8 +68,8 @@ export function planRecord(
   let identity: IdentityPlan = { kind: 'known', identity: null };
   if (bucket.api === 'batch' && bucket.identity !== null) identity = { kind: 'frozen' };
   else if (bucket.api === 'batch') {
-    const id = identityFor(customer, product);
-    const wanted = product.identity === 'license' ? 'CustomerAWSAccountId and LicenseArn' : 'CustomerIdentifier';
+    const id = identityFor(customer, product, bucket.hour);
+    const wanted = identityStyleFor(product, bucket.hour) === 'license' ? 'CustomerAWSAccountId and LicenseArn' : 'CustomerIdentifier';
     identity = id
       ? { kind: 'known', identity: id }
       : {
@@ -114,10 +114,21 @@ export function holdReasonOf(plan: RecordPlan): string | null {
   return holds.length > 0 ? holds.join('; ') : null;
 }
 
-/** The identity the product meters with (facts §1.6, §6: licence style for listings from June 2026). */
-export function identityFor(customer: Customer, product: ProductConfig): RecordIdentity | null {
+/**
+ * The identity style of `hour` for the product: its configured one, except for a legacy listing
+ * with an identity cut-over, which is licence style from the cut-over hour on (facts §1.6: sending
+ * both styles for one customer and hour double-bills; so one style per hour, for every customer).
+ */
+export function identityStyleFor(product: ProductConfig, hour: Date): 'license' | 'customer-identifier' {
+  if (product.identity === 'customer-identifier' && product.identityCutoverAt !== undefined)
+    return hour.getTime() >= new Date(product.identityCutoverAt).getTime() ? 'license' : 'customer-identifier';
+  return product.identity;
+}
+
+/** The identity the product meters with for `hour` (facts §1.6, §6: licence style for listings from June 2026). */
+export function identityFor(customer: Customer, product: ProductConfig, hour: Date): RecordIdentity | null {
   const id = meteringIdentity(customer);
-  if (product.identity === 'license') {
+  if (identityStyleFor(product, hour) === 'license') {
     return customer.customerAWSAccountId && customer.licenseArn
       ? { kind: 'license', customerAWSAccountId: customer.customerAWSAccountId, licenseArn: customer.licenseArn }
       : null;

@@ -57,9 +57,26 @@ export const productConfigSchema = z
      * required for listings from June 2026, facts §6) or `customer-identifier` (older listings).
      */
     identity: z.enum(['license', 'customer-identifier']).default('license'),
+    /**
+     * Identity migration of a live `customer-identifier` listing (facts §1.6: "stop sending ProductCode
+     * before you start sending LicenseArn"): hours before this whole UTC hour are metered with
+     * CustomerIdentifier + ProductCode, this hour and every later one with CustomerAWSAccountId +
+     * LicenseArn only. Each hour has exactly one identity; a customer whose licence is not known yet
+     * is held (never sent the old way after the cut-over). Unset: no migration.
+     */
+    identityCutoverAt: z.iso
+      .datetime({ offset: true })
+      .refine((v) => new Date(v).getTime() % 3_600_000 === 0, 'a whole UTC hour, e.g. 2026-12-01T00:00:00Z')
+      .optional(),
     dimensions: z.array(dimensionConfigSchema).default([]),
   })
   .superRefine((product, ctx) => {
+    if (product.identityCutoverAt !== undefined && product.identity !== 'customer-identifier')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identityCutoverAt'],
+        message: 'an identity cut-over applies to identity customer-identifier only',
+      });
     const seen = new Set<string>();
     for (const [index, dimension] of product.dimensions.entries()) {
       if (seen.has(dimension.name)) {

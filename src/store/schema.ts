@@ -39,6 +39,60 @@ export interface CustomersTable {
   external_id: string | null;
   /** When the buyer's onboarding fields were erased (migration 0009). */
   personal_data_erased_at: DbTime | null;
+  /** The customer whose agreement this one renewed or replaced (migration 0011). */
+  previous_customer_id: string | null;
+  /** When AWS (the Agreement API) confirmed the free-trial flag (migration 0011). */
+  free_trial_confirmed_at: DbTime | null;
+}
+
+/** What the Agreement API said of one agreement, newest read wins (migration 0011). */
+export interface AgreementDetailsTable {
+  agreement_id: string;
+  status: string | null;
+  start_time: DbTime | null;
+  end_time: DbTime | null;
+  end_time_behavior: string | null;
+  free_trial: number;
+  estimated_value: string | null;
+  currency_code: string | null;
+  fetched_at: DbTime;
+}
+
+/** One row per (agreement, end time, threshold) whose contract-ending-soon alert was sent (migration 0011). */
+export interface ContractEndAlertsTable {
+  agreement_id: string;
+  end_time: DbTime;
+  threshold_days: number;
+  customer_id: string;
+  sent_at: DbTime;
+}
+
+/** A seller's cancellation request, status newest-wins, settled never back to pending (migration 0011). */
+export interface CustomerCancellationRequestsTable {
+  request_id: string;
+  customer_id: string;
+  agreement_id: string;
+  status: string;
+  status_at: DbTime;
+  reason_code: string | null;
+  reason_message: string | null;
+  status_message: string | null;
+  requested_at: DbTime | null;
+  created_at: DbTime;
+  updated_at: DbTime;
+}
+
+/** A completed billing adjustment (refund), as its event gave it (migration 0011). */
+export interface CustomerBillingAdjustmentsTable {
+  adjustment_id: string;
+  customer_id: string;
+  agreement_id: string;
+  amount: string;
+  currency_code: string | null;
+  reason_code: string | null;
+  original_invoice_id: string | null;
+  completed_at: DbTime;
+  created_at: DbTime;
 }
 
 /** One row of newest-wins facts per customer and agreement (migration 0004). */
@@ -92,6 +146,10 @@ export interface Database {
   customers: CustomersTable;
   customer_agreements: CustomerAgreementsTable;
   customer_licences: CustomerLicencesTable;
+  customer_cancellation_requests: CustomerCancellationRequestsTable;
+  customer_billing_adjustments: CustomerBillingAdjustmentsTable;
+  agreement_details: AgreementDetailsTable;
+  contract_end_alerts: ContractEndAlertsTable;
   events: EventsTable;
   entitlements: EntitlementsTable;
   meter_buckets: MeterBucketsTable;

@@ -33,6 +33,22 @@ export function slackText(payload: WebhookPayload, productName: ProductNames): s
       return `Contract changed: ${who} on ${product}: ${entitlementsText(c)}`;
     case 'customer.personal_data_erased':
       return `Personal data erased for ${who} on ${product}`;
+    case 'customer.contract_ending_soon': {
+      const k = payload.data.contract as { endTime?: string; daysBefore?: number } | undefined;
+      return `Contract ending in ${k?.daysBefore ?? '?'} days or less: ${who} on ${product} (ends ${k?.endTime ?? '?'}, no automatic renewal)`;
+    }
+    case 'agreement.cancellation_requested':
+      return `Cancellation requested for ${who} on ${product}${requestText(payload)}; the buyer has 7 days to answer`;
+    case 'agreement.cancellation_approved':
+      return `Cancellation approved for ${who} on ${product}${requestText(payload)}; the agreement ends`;
+    case 'agreement.cancellation_rejected':
+      return `The buyer rejected the cancellation request for ${who} on ${product}${requestText(payload)}`;
+    case 'agreement.cancellation_withdrawn':
+      return `Cancellation request withdrawn for ${who} on ${product}${requestText(payload)}`;
+    case 'agreement.billing_adjusted': {
+      const a = payload.data.billingAdjustment as { amount?: string; currencyCode?: string | null } | undefined;
+      return `Refund completed for ${who} on ${product}: ${a?.amount ?? '?'} ${a?.currencyCode ?? ''}`.trimEnd();
+    }
     case 'metering.record_failed':
       return `Metering record failed for ${who} on ${product}${what}`;
     case 'metering.record_duplicate':
@@ -64,4 +80,10 @@ function entitlementsText(c: CustomerView | undefined): string {
 /** Slack's three control characters, escaped as its formatting rules ask. */
 export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function requestText(payload: WebhookPayload): string {
+  const r = payload.data.cancellationRequest as { id?: string; reasonCode?: string | null } | undefined;
+  if (!r?.id) return '';
+  return ` (${r.id}${r.reasonCode ? `, ${r.reasonCode}` : ''})`;
 }

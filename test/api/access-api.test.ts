@@ -217,6 +217,38 @@ describeDialects('GET /v1/access (%s)', (dialect) => {
       expect(res.body.allowed).toBe(l.seats >= 10);
       expect(res.body.entitled).toMatchObject({ quantity: l.seats });
     }
+    // The same question per licence in one call: GET /v1/access/licences.
+    const perLicence = await request(h.app)
+      .get('/v1/access/licences')
+      .query({ awsAccountId: account, product: contractOnly.code, dimension: 'seats', quantity: 10 })
+      .set(auth);
+    expect(perLicence.status).toBe(200);
+    expect(perLicence.body).toMatchObject({ awsAccountId: account, productCode: contractOnly.code });
+    expect(
+      perLicence.body.licences
+        .map((l: { licenseArn: string; decision: { allowed: boolean; customer: { id: string }; entitled: { quantity: number } } }) => [
+          l.licenseArn,
+          l.decision.customer.id,
+          l.decision.allowed,
+          l.decision.entitled.quantity,
+        ])
+        .sort(),
+    ).toEqual(licences.map((l) => [l.licenseArn, l.id, l.seats >= 10, l.seats]).sort());
+    const perLicenceGarbage: Array<[Record<string, string>, number]> = [
+      [{ awsAccountId: account }, 400],
+      [{ product: contractOnly.code }, 400],
+      [{ awsAccountId: '4111', product: contractOnly.code }, 400],
+      [{ awsAccountId: account, product: contractOnly.code, quantity: '-1' }, 400],
+      [{ awsAccountId: account, product: contractOnly.code, dimension: 'nope' }, 400],
+      [{ awsAccountId: account, product: licenseProduct.code }, 404],
+      [{ awsAccountId: '499999999999', product: contractOnly.code }, 404],
+    ];
+    for (const [query, status] of perLicenceGarbage) {
+      const r = await request(h.app).get('/v1/access/licences').query(query).set(auth);
+      expect({ query, status: r.status, type: r.type }).toEqual({ query, status, type: 'application/problem+json' });
+    }
+    expect((await request(h.app).get('/v1/access/licences').query({ awsAccountId: account, product: contractOnly.code })).status).toBe(401);
+
     // Another product of the same account knows none of them; an account with one licence answers it.
     expect((await check({ customer: account, product: licenseProduct.code })).status).toBe(404);
     const single = await h.sim.subscribe({ productCode: contractOnly.code, awsAccountId: '422233334444', confirmation: 'manual' });

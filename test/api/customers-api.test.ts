@@ -2,6 +2,7 @@ import request from 'supertest';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import { activeCustomer, licenseProduct, meteringHarness, sumProduct } from '../metering/metering-support';
 import type { ManualClock } from '../../src/platform/clock';
+import { parseQueueMessage } from '../../src/events/envelope';
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
@@ -139,6 +140,107 @@ describe('customers API', () => {
     expect(rest.body.changes[0].cursor > first.body.nextCursor).toBe(true);
     const end = await get(`/v1/changes?after=${rest.body.nextCursor}`);
     expect(end.body).toEqual({ changes: [], nextCursor: rest.body.nextCursor, hasMore: false });
+  });
+
+  it("shows the customer's cancellation requests and billing adjustments, as the webhooks told them", async () => {
+    h.clock.set('2026-03-12T09:00:00Z');
+    // A contract with something bought: License Updated re-reads it and finds it current.
+    const c = await activeCustomer(h, licenseProduct, { entitlements: [{ dimension: 'seats', integerValue: 5 }] });
+    const agreementId = `agmt-api${c.id.slice(0, 8)}`;
+    const deliver = async (id: string, detailType: string, detail: Record<string, unknown>) => {
+      const body = JSON.stringify({
+        version: '0',
+        id,
+        'detail-type': detailType,
+        source: 'aws.agreement-marketplace',
+        account: '111122223333',
+        time: h.clock.now().toISOString(),
+        region: 'us-east-1',
+        resources: [],
+        detail: { requestId: `req-${id}`, catalog: 'AWSMarketplace', ...detail },
+      });
+      return h.container.eventProcessor.handle(parseQueueMessage(body, { messageId: id }), { dedupeKey: id, channel: 'test', body });
+    };
+    await deliver(`lu-${c.id}`, 'License Updated - Manufacturer', {
+      product: { id: 'prod-1', code: licenseProduct.code },
+      license: { arn: c.licenseArn },
+      acceptor: { accountId: c.customerAWSAccountId },
+      agreement: { id: agreementId },
+    });
+    const request = (status: string) => ({
+      agreement: { id: agreementId, acceptorId: c.customerAWSAccountId, productId: 'prod-1', offerId: 'offer-1' },
+      agreementCancellationRequest: {
+        id: `acr-${c.id.slice(0, 8)}`,
+        reasonCode: 'PRODUCT_NOT_NEEDED',
+        statusCode: status,
+        createdAt: '2026-03-12T09:00:00Z',
+      },
+    });
+    expect(
+      (await deliver(`cr-${c.id}`, 'Agreement Cancellation Request Pending Approval - Proposer', request('PENDING_APPROVAL'))).outcome,
+    ).toBe('applied');
+    h.clock.set('2026-03-12T09:30:00Z');
+    expect((await deliver(`cj-${c.id}`, 'Agreement Cancellation Request Rejected - Proposer', request('REJECTED'))).outcome).toBe(
+      'applied',
+    );
+    expect(
+      (
+        await deliver(`ba-${c.id}`, 'Purchase Agreement Billing Adjustment Completed - Proposer', {
+          agreement: { id: agreementId },
+          billingAdjustmentRequest: {
+            id: `ba-${c.id.slice(0, 8)}`,
+            adjustmentAmount: '-25.00',
+            currencyCode: 'USD',
+            adjustmentReasonCode: 'OTHER',
+          },
+        })
+      ).outcome,
+    ).toBe('applied');
+
+    const res = await get(`/v1/customers/${c.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'active', agreementId });
+    expect(res.body.cancellationRequests).toEqual([
+      {
+        id: `acr-${c.id.slice(0, 8)}`,
+        agreementId,
+        status: 'REJECTED',
+        statusAt: '2026-03-12T09:30:00.000Z',
+        reasonCode: 'PRODUCT_NOT_NEEDED',
+        reasonMessage: null,
+        statusMessage: null,
+        requestedAt: '2026-03-12T09:00:00.000Z',
+      },
+    ]);
+    expect(res.body.billingAdjustments).toEqual([
+      {
+        id: `ba-${c.id.slice(0, 8)}`,
+        agreementId,
+        amount: '-25.00',
+        currencyCode: 'USD',
+        reasonCode: 'OTHER',
+        originalInvoiceId: null,
+        completedAt: '2026-03-12T09:30:00.000Z',
+      },
+    ]);
+    const hooks = await h.db.store.db
+      .selectFrom('webhook_events')
+      .select(['type', 'payload'])
+      .where('customer_id', '=', c.id)
+      .where('type', 'like', 'agreement.%')
+      .orderBy('seq')
+      .execute();
+    expect(hooks.map((x) => x.type)).toEqual([
+      'agreement.cancellation_requested',
+      'agreement.cancellation_rejected',
+      'agreement.billing_adjusted',
+    ]);
+    // The webhook carries what the API shows, as of the event.
+    expect(JSON.parse(hooks[1]!.payload).data.cancellationRequest).toEqual(res.body.cancellationRequests[0]);
+    expect(JSON.parse(hooks[2]!.payload).data.billingAdjustment).toEqual(res.body.billingAdjustments[0]);
+    // A customer without any shows empty lists.
+    const other = await activeCustomer(h, licenseProduct);
+    expect((await get(`/v1/customers/${other.id}`)).body).toMatchObject({ cancellationRequests: [], billingAdjustments: [] });
   });
 
   it('answers garbage with a clear 4xx problem', async () => {

@@ -53,6 +53,28 @@ describe('config', () => {
     expect(problems.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('CONTRACT_ENDING_SOON_DAYS: 60,30,7 by default, largest first; empty turns the alerts off; garbage is refused by name', () => {
+    expect(loadConfig({}).contracts.endingSoonDays).toEqual([60, 30, 7]);
+    expect(loadConfig({ CONTRACT_ENDING_SOON_DAYS: ' 7, 90 ,30' }).contracts.endingSoonDays).toEqual([90, 30, 7]);
+    expect(loadConfig({ CONTRACT_ENDING_SOON_DAYS: '' }).contracts.endingSoonDays).toEqual([]);
+    for (const [value, why] of [
+      ['sixty', /comma-separated/],
+      ['60;30', /comma-separated/],
+      ['60,,7', /comma-separated/],
+      ['-7', /comma-separated/],
+      ['7.5', /comma-separated/],
+      ['0,30', /1 to 3650/],
+      ['4000', /1 to 3650/],
+      ['30,30', /appears once/],
+    ] as const) {
+      const text = problemsOf({ CONTRACT_ENDING_SOON_DAYS: value }).join('\n');
+      expect({ value, text }).toEqual({
+        value,
+        text: expect.stringMatching(new RegExp(`^CONTRACT_ENDING_SOON_DAYS: .*${why.source}`, 'm')),
+      });
+    }
+  });
+
   it('one bad value does not hide the variables the mode requires', () => {
     const text = problemsOf({ MARKETPLACE_MODE: 'aws', PORT: 'abc' }).join('\n');
     expect(text).toMatch(/^PORT: /m);

@@ -89,6 +89,26 @@ describeDialects('change feed on %s', (dialect) => {
     expect(later.changes).toHaveLength(5);
   });
 
+  it('a version stored before previousCustomerId existed reads with previousCustomerId null', async () => {
+    const c = await customers.upsert({ productCode: 'p', customerIdentifier: 'ci-old' }, now, { registered: true });
+    const row = await t.store.db
+      .selectFrom('customer_changes')
+      .select(['seq', 'customer'])
+      .where('customer_id', '=', c.id)
+      .executeTakeFirstOrThrow();
+    const { previousCustomerId, ...old } = JSON.parse(row.customer) as Record<string, unknown>;
+    expect(previousCustomerId).toBeNull();
+    await t.store.db
+      .updateTable('customer_changes')
+      .set({ customer: JSON.stringify(old) })
+      .where('seq', '=', row.seq)
+      .execute();
+    const { seen } = await drain(feed, null);
+    expect(seen).toHaveLength(1);
+    const page = await feed.read(null, 10);
+    expect(page.changes[0]!.customer).toMatchObject({ id: c.id, previousCustomerId: null });
+  });
+
   it('an erasure scrubs every stored version and appends a tombstone', async () => {
     const c = await customers.upsert({ productCode: 'p', customerIdentifier: 'ci-2' }, now, { registered: true });
     await customers.saveOnboarding(c.id, { email: 'bob@acme.example', company: 'Acme', contactName: 'Bob' }, now);

@@ -60,6 +60,7 @@ function customer(events: Array<[TransitionKind, number]>, extra: Partial<Custom
     subscription: foldTransitions(initialSubscriptionState, transitions),
     onboarding: { email: null, company: null, contactName: null, onboardedAt: null },
     externalId: null,
+    previousCustomerId: null,
     personalDataErasedAt: null,
     registeredAt: at(0),
     entitlementsFetchedAt: at(1),

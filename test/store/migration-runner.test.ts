@@ -161,4 +161,28 @@ describeDialects('migration runner on %s', (dialect) => {
     expect(await applyMigrations(db, dialect, schema, withBroken)).toEqual([...names, '9000-breaks-halfway']);
     await sql`select count(*) from half_made`.execute(db);
   });
+
+  it('needs no contiguous numbers: a migration numbered below one already applied (a branch merged later) is applied next time', async () => {
+    const store = open();
+    const db = store.db as unknown as Kysely<unknown>;
+    const schema = place.config.kind === 'postgres' ? place.config.schema : undefined;
+    // This version has 0011 without 0010.
+    expect(names).toContain('0011-agreement-requests');
+    expect(names.some((n) => n.startsWith('0010-'))).toBe(false);
+    expect(await applyMigrations(db, dialect, schema, migrations)).toEqual(names);
+    const at = names.indexOf('0011-agreement-requests');
+    const merged: NumberedMigration[] = [
+      ...migrations.slice(0, at),
+      {
+        name: '0010-merged-later',
+        async up(d) {
+          await d.schema.createTable('merged_later').addColumn('id', 'integer').execute();
+        },
+      },
+      ...migrations.slice(at),
+    ];
+    expect(await applyMigrations(db, dialect, schema, merged)).toEqual(['0010-merged-later']);
+    await sql`select count(*) from merged_later`.execute(db);
+    expect(await applyMigrations(db, dialect, schema, merged)).toEqual([]);
+  });
 });

@@ -102,7 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const db = await openTestStore(options.dialect ?? 'sqlite');
   const aws = createAwsClients({
     region: 'us-east-1',
-    endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url },
+    endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url, agreement: sim.url },
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   const { logger, text } = captureLogger();

@@ -9,6 +9,7 @@ import * as m0006 from './0006-lookup-indexes';
 import * as m0007 from './0007-held-buckets';
 import * as m0008 from './0008-leases';
 import * as m0009 from './0009-app-integration';
+import * as m0011 from './0011-agreement-requests';
 
 /**
  * Forward-only, numbered migrations. Never edit a released one: add the next number.
@@ -29,4 +30,6 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0007-held-buckets', up: m0007.up },
   { name: '0008-leases', up: m0008.up },
   { name: '0009-app-integration', up: m0009.up },
+  // 0010 is another change's number; names, not contiguity, decide what is applied.
+  { name: '0011-agreement-requests', up: m0011.up },
 ];
