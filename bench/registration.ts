@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 /**
  * The registration URL under load: the buyer's form POST → ResolveCustomer (and GetEntitlements
  * for contracts) through the real SDK against the simulator → customer upsert → 303 to the
@@ -65,8 +66,14 @@ export async function benchRegistration(perModel = 500, inFlight = 8): Promise<v
     SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
     SUPPORT_EMAIL: 'help@seller.example',
     LOGIN_URL: 'https://app.seller.example/login',
+    // With LOGIN_URL the buyer is handed off with a signed token, as a seller with a sign-in runs it.
+    HANDOFF_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
     SELLER_NAME: 'Seller Co',
     API_KEYS: 'bench=bench-api-key-0123456789abcdef',
+    // The bench registers buyers as fast as it can from one address; the limit would refuse them.
+    RATE_LIMIT_REGISTRATION_PER_MINUTE: '0',
     MARKETPLACE_PRODUCTS: JSON.stringify(products),
   });
   const aws = createAwsClients({
