@@ -9,6 +9,7 @@ import * as m0006 from './0006-lookup-indexes';
 import * as m0007 from './0007-held-buckets';
 import * as m0008 from './0008-leases';
 import * as m0009 from './0009-app-integration';
+import * as m0010 from './0010-console';
 
 /**
  * Forward-only, numbered migrations. Never edit a released one: add the next number.
@@ -29,4 +30,5 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0007-held-buckets', up: m0007.up },
   { name: '0008-leases', up: m0008.up },
   { name: '0009-app-integration', up: m0009.up },
+  { name: '0010-console', up: m0010.up },
 ];
