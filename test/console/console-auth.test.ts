@@ -1,6 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { ManualClock } from '../../src/platform/clock';
 import { ALL_SCOPES } from '../../src/platform/api-keys';
+import { parsePasswordHash, verifyPassword } from '../../src/console/admin-credentials';
 import { startHarness, TEST_API_KEY, type Harness } from '../support/harness';
 import { ADMIN_PASSWORD, cookieValue, loginForm, pageCsrf, passwordHash, setCookieLine, signIn } from './console-support';
 
@@ -166,5 +170,26 @@ describe('console sign-in, sessions and CSRF', () => {
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self' 'nonce-/);
     expect(page.text).not.toMatch(/<script(?![^>]*\ssrc=)/);
     expect(page.text).not.toMatch(/\son[a-z]+=/);
+  });
+});
+
+describe('README "Console": the ADMIN_PASSWORD_HASH one-liner', () => {
+  it('makes a hash the service accepts for that password, and for no other', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Console'), readme.indexOf('## Configuration'));
+    const line = /```sh\n(node -e '[^\n]+' )'your password'\n```/.exec(section)?.[1];
+    expect(line).toBeDefined();
+    const script = /^node -e '(.*)' $/.exec(line!)![1]!;
+    const out = execFileSync(process.execPath, ['-e', script, 'my secret words'], { encoding: 'utf8' }).trim();
+    const hash = parsePasswordHash(out);
+    if (typeof hash === 'string') throw new Error(hash);
+    expect(verifyPassword(hash, 'my secret words')).toBe(true);
+    expect(verifyPassword(hash, 'my secret word')).toBe(false);
+    for (const bad of [
+      'scrypt$1$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==',
+      'argon2$x',
+      `scrypt$16384$8$1$${'A'.repeat(4)}$${'A'.repeat(44)}`,
+    ])
+      expect(typeof parsePasswordHash(bad)).toBe('string');
   });
 });
