@@ -187,8 +187,18 @@ export function createContainer(deps: ContainerDeps): Container {
     clock,
     logger,
   });
+  // When this instance last handled a message per queue, for the console's queue health.
+  const lastMessageAt = new Map<string, Date>();
   const consumers = (deps.queues ?? config.notifications.queues).map(
-    (q) => new NotificationQueueConsumer({ name: q.name, queueUrl: q.url, sqs: aws.sqs, processor: eventProcessor, logger }),
+    (q) =>
+      new NotificationQueueConsumer({
+        name: q.name,
+        queueUrl: q.url,
+        sqs: aws.sqs,
+        processor: eventProcessor,
+        logger,
+        onOutcome: () => lastMessageAt.set(q.name, clock.now()),
+      }),
   );
   const reconciler = new EntitlementReconciler(
     { customers, reader: entitlementReader, catalog, bus, clock, logger, leases },
@@ -260,6 +270,7 @@ export function createContainer(deps: ContainerDeps): Container {
     clock,
     windows: { batch: batchWindow, meterUsage: meterUsageWindow },
     queues: deps.queues ?? config.notifications.queues,
+    lastMessageAt: (queue) => lastMessageAt.get(queue) ?? null,
   });
   const localKeyInUse = config.apiKeys.some((k) => k.name === 'local-dev');
   const app = createApp({

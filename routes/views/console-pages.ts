@@ -63,13 +63,24 @@ ${table(
 <section><h2>Units billed per hour, last 48 hours (UTC)</h2>${billedChart(o.billed)}</section>
 <section><h2>Notification queues</h2>
 ${table(
-  ['Source', 'Last message received'],
+  ['Queue', 'Last message (this instance)', 'Last rejected'],
   o.queues.map(
-    (q) => html`<tr><td>${q.name}</td><td>${q.lastReceivedAt ? utc(q.lastReceivedAt) : html`<span class="empty">never</span>`}</td></tr>`,
+    (q) =>
+      html`<tr><td>${q.name}</td><td>${when(q.lastReceivedAt, 'none since start')}</td><td>${when(q.lastRejectedAt, 'never')}</td></tr>`,
   ),
-  'No notification source is configured.',
+  'No notification queue is configured: subscription changes are not received.',
+)}
+<h2>Last notification stored, by envelope</h2>
+${table(
+  ['Envelope', 'Last stored'],
+  o.envelopes.map((e) => html`<tr><td>${e.label}</td><td>${when(e.lastStoredAt, 'never')}</td></tr>`),
+  '',
 )}</section>`,
   );
+}
+
+function when(d: Date | null, none: string): SafeHtml {
+  return d ? html`${utc(d)}` : html`<span class="empty">${none}</span>`;
 }
 
 /** Inline SVG bar chart (no script): one bar per hour, the peak labelled. */

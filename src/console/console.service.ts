@@ -24,7 +24,10 @@ export interface Overview {
   readonly billed: ReadonlyArray<{ hour: Date; units: number }>;
   readonly problems: Record<ProblemState, number>;
   readonly openNotifications: number;
-  readonly queues: ReadonlyArray<{ name: string; channel: string; lastReceivedAt: Date | null }>;
+  /** Each polled queue: its last message as this instance received it (since start), its last rejected one as stored. */
+  readonly queues: ReadonlyArray<{ name: string; lastReceivedAt: Date | null; lastRejectedAt: Date | null }>;
+  /** The newest notification stored per envelope (every instance): SNS via SQS, raw SQS, EventBridge, SNS over HTTPS. */
+  readonly envelopes: ReadonlyArray<{ label: string; lastStoredAt: Date | null }>;
 }
 
 export interface CustomerPage {
@@ -55,7 +58,16 @@ export interface ConsoleServiceDeps {
   readonly windows: { readonly batch: WindowPolicy; readonly meterUsage: WindowPolicy };
   /** The notification queues this instance polls (their channel is `sqs:<name>`). */
   readonly queues: ReadonlyArray<{ readonly name: string }>;
+  /** When this instance last received a message on a queue (null: not since start). Default: never. */
+  readonly lastMessageAt?: (queue: string) => Date | null;
 }
+
+const ENVELOPES = [
+  { label: 'SNS via SQS', channel: 'sns-sqs' },
+  { label: 'Raw SQS delivery', channel: 'sns-raw' },
+  { label: 'EventBridge', channel: 'eventbridge' },
+  { label: 'SNS over HTTPS', channel: 'sns-http' },
+] as const;
 
 const RETRYABLE = new Set(['failed', 'not_subscribed']);
 const GRID_HOURS = 48;
@@ -68,16 +80,14 @@ export class ConsoleService {
     const now = this.deps.clock.now();
     const end = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS;
     const start = end - GRID_HOURS * HOUR_MS;
-    const channels = [
-      ...this.deps.queues.map((q) => ({ name: q.name, channel: `sqs:${q.name}` })),
-      { name: 'SNS over HTTPS', channel: 'sns-http' },
-    ];
+    // Accepted notifications are stored by envelope; rejected ones by the queue they came from (`sqs:<name>`).
+    const channels = [...this.deps.queues.map((q) => `sqs:${q.name}`), ...ENVELOPES.map((e) => e.channel)];
     const [customers, billed, problems, openNotifications, last] = await Promise.all([
       this.deps.repository.customerCounts(),
       this.deps.repository.billedPerHour(new Date(start), new Date(end)),
       this.deps.repository.problemCounts(),
       this.deps.repository.openNotificationCount(),
-      this.deps.repository.lastReceived(channels.map((c) => c.channel)),
+      this.deps.repository.lastReceived(channels),
     ]);
     return {
       now,
@@ -88,7 +98,12 @@ export class ConsoleService {
       }),
       problems,
       openNotifications,
-      queues: channels.map((c) => ({ ...c, lastReceivedAt: last.get(c.channel) ?? null })),
+      queues: this.deps.queues.map((q) => ({
+        name: q.name,
+        lastReceivedAt: this.deps.lastMessageAt?.(q.name) ?? null,
+        lastRejectedAt: last.get(`sqs:${q.name}`) ?? null,
+      })),
+      envelopes: ENVELOPES.map((e) => ({ label: e.label, lastStoredAt: last.get(e.channel) ?? null })),
     };
   }
 
