@@ -4,6 +4,7 @@ import type { ManualClock } from '../../src/platform/clock';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import { activeCustomer, drain, meteringHarness, sumProduct } from '../metering/metering-support';
 import { pageCsrf, signIn } from './console-support';
+import { describeDialects } from '../support/stores';
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
@@ -38,14 +39,14 @@ describe('console pages', () => {
     });
   });
 
-  describe('with a billed customer, problems and a rejected notification', () => {
+  describeDialects('with a billed customer, problems and a rejected notification (%s)', (dialect) => {
     let h: Harness & { clock: ManualClock };
     let cookie: string;
     let customerId: string;
     let identifier: string;
 
     beforeAll(async () => {
-      h = await meteringHarness();
+      h = await meteringHarness({ dialect });
       cookie = await signIn(h.app, { apiKey: TEST_API_KEY });
       const c = await activeCustomer(h, sumProduct);
       customerId = c.id;

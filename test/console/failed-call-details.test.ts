@@ -3,6 +3,7 @@ import type { ManualClock } from '../../src/platform/clock';
 import { TEST_API_KEY, type Harness } from '../support/harness';
 import { activeCustomer, meteringHarness, sumProduct } from '../metering/metering-support';
 import { pageCsrf, signIn } from './console-support';
+import { describeDialects } from '../support/stores';
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
@@ -11,10 +12,10 @@ const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
  * operation, AWS's request id, the HTTP status and the time (migration 0010), through the real SDK
  * client against the simulator.
  */
-describe('failed metering calls keep their operation, AWS request id, HTTP status and time', () => {
+describeDialects('failed metering calls keep their operation, AWS request id, HTTP status and time (%s)', (dialect) => {
   let h: Harness & { clock: ManualClock };
   beforeAll(async () => {
-    h = await meteringHarness();
+    h = await meteringHarness({ dialect });
   });
   afterAll(async () => h.close());
 
