@@ -193,3 +193,38 @@ describe('README "Console": the ADMIN_PASSWORD_HASH one-liner', () => {
       expect(typeof parsePasswordHash(bad)).toBe('string');
   });
 });
+
+describe('console sign-in rate limit', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { RATE_LIMIT_ADMIN_LOGIN_PER_MINUTE: '3' } });
+  });
+  afterAll(async () => h.close());
+
+  it('refuses the attempt past RATE_LIMIT_ADMIN_LOGIN_PER_MINUTE from one address with 429 and Retry-After, and leaves the page itself open', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const form = await loginForm(h.app);
+      const res = await request(h.app)
+        .post('/admin/login')
+        .set('Cookie', form.cookie)
+        .type('form')
+        .send({ csrf: form.csrf, apiKey: `wrong-key-${i}-000000000000000` });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(res.type).toBe('application/problem+json');
+        expect(res.headers['retry-after']).toBeDefined();
+      }
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect((await request(h.app).get('/admin/login')).status).toBe(200);
+    // Even the right key waits: the limit counts attempts, not failures.
+    const form = await loginForm(h.app);
+    const res = await request(h.app)
+      .post('/admin/login')
+      .set('Cookie', form.cookie)
+      .type('form')
+      .send({ csrf: form.csrf, apiKey: TEST_API_KEY });
+    expect(res.status).toBe(429);
+  });
+});
