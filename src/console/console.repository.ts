@@ -224,15 +224,22 @@ export class ConsoleRepository {
     return rows.map(toGridRow);
   }
 
-  /** Records in the problem states, newest hour first. */
+  /**
+   * Records in the problem states, newest hour first. One ordered, limited read per state straight
+   * off the claim index (state, hour, id), merged here: a single `state IN (…) ORDER BY hour` would
+   * make the engine gather and sort every problem record first.
+   */
   async problems(state: ProblemState | undefined, limit: number): Promise<GridRow[]> {
-    const rows = await this.bucketColumns()
-      .where('state', 'in', state ? [state] : [...PROBLEM_STATES])
-      .orderBy('hour', 'desc')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map(toGridRow);
+    const perState = await Promise.all(
+      (state ? [state] : [...PROBLEM_STATES]).map((s) =>
+        this.bucketColumns().where('state', '=', s).orderBy('state').orderBy('hour', 'desc').orderBy('id', 'desc').limit(limit).execute(),
+      ),
+    );
+    return perState
+      .flat()
+      .map(toGridRow)
+      .sort((a, b) => b.hour.getTime() - a.hour.getTime() || (a.id < b.id ? 1 : -1))
+      .slice(0, limit);
   }
 
   async bucket(id: string): Promise<GridRow | undefined> {
