@@ -145,7 +145,7 @@ export class ConsoleRepository {
     return out;
   }
 
-  /** Rejected and unmatched notifications since… (newest first). */
+  /** How many notifications are rejected or unmatched (the overview's count; the events_outcome index). */
   async openNotificationCount(): Promise<number> {
     const row = await this.db
       .selectFrom('events')
