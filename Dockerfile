@@ -4,6 +4,7 @@ FROM node:20-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund --build-from-source=better-sqlite3
 COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src

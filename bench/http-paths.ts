@@ -5,6 +5,8 @@
  * times), so a change in the machine's load colours both sides alike. The load generator runs in
  * its own process (bench/load-client.ts, autocannon, 10 connections).
  * Usage: node -r @swc-node/register bench/http-paths.ts [seconds per measurement=2] [rounds=3]
+ * BENCH_PROFILE=<case> (healthz, access, usage, …) writes a CPU profile of the service during each of
+ * that case's measurements to bench-profile-<case>-<round>.cpuprofile (open it in Chrome DevTools).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -12,6 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createAwsClients } from '../src/aws/clients';
 import { loadConfig } from '../src/config';
@@ -121,9 +125,23 @@ async function main(): Promise<void> {
   // Warm-up: JIT, prepared statements, the validator's compiled schemas.
   for (const c of Object.values(cases)) await load({ ...c, durationSeconds: 1 });
   const results: Record<keyof typeof cases, number[]> = { helloGet: [], helloPost: [], healthz: [], access: [], usage: [] };
-  for (let round = 0; round < rounds; round++) {
-    for (const name of Object.keys(cases) as Array<keyof typeof cases>) results[name].push((await load(cases[name])).requestsPerSecond);
+  const profiled = process.env.BENCH_PROFILE;
+  const profiler = profiled ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
   }
+  for (let round = 0; round < rounds; round++) {
+    for (const name of Object.keys(cases) as Array<keyof typeof cases>) {
+      if (profiler && name === profiled) await profiler.post('Profiler.start');
+      results[name].push((await load(cases[name])).requestsPerSecond);
+      if (profiler && name === profiled) {
+        const { profile } = await profiler.post('Profiler.stop');
+        writeFileSync(`bench-profile-${name}-${round}.cpuprofile`, JSON.stringify(profile));
+      }
+    }
+  }
+  profiler?.disconnect();
   process.stdout.write(`HTTP request paths (${rounds} interleaved rounds of ${seconds} s, 10 connections, requests/s):\n`);
   const helloGet = { name: 'hello-world GET', rounds: results.helloGet };
   reportFigure({ figure: 'GET /healthz', unit: 'req/s', rounds: results.healthz, reference: helloGet, target: 0.8 });

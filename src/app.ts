@@ -26,7 +26,12 @@ export interface AppOptions {
   readonly rateLimits?: RateLimitSettings;
   /** Origins besides this one that forms may submit to, redirects included (LOGIN_URL for the hand-off). Default none. */
   readonly formActionOrigins?: readonly string[];
-  /** Routers for buyer pages and ops (no API key). */
+  /**
+   * Liveness and readiness probes: they take no input, so they are answered before request
+   * logging, rate limits, body parsing and request validation, and a probe costs next to nothing.
+   */
+  readonly probeRouters?: readonly Router[];
+  /** Routers for buyer pages and other routes without an API key. */
   readonly publicRouters: readonly Router[];
   /** Routers for `/v1/...` (API key required). */
   readonly apiRouters: readonly Router[];
@@ -94,6 +99,7 @@ export function createApp(options: AppOptions): Express {
     res.locals.cspNonce = randomBytes(16).toString('base64');
     pageSecurity(req, res, next);
   });
+  for (const router of options.probeRouters ?? []) app.use(router);
   app.use(
     pinoHttp({
       logger: options.logger,

@@ -296,16 +296,7 @@ export function createContainer(deps: ContainerDeps): Container {
               ? `Please try again in a few minutes, or contact ${config.seller.name} support at ${config.seller.supportEmail}.`
               : 'The request was not in the form this page expects. Go back to AWS Marketplace and choose "Set up your account" again.',
           ]),
-    publicRouters: [
-      startPageRoutes({
-        seller: config.seller,
-        info: {
-          mode: config.mode,
-          ...(deps.simulatorPageUrl ? { simulatorUrl: deps.simulatorPageUrl } : {}),
-          ...(localKeyInUse ? { localApiKey: LOCAL_DEV_API_KEY } : {}),
-        },
-        spec: () => stringifyYaml(loadApiSpec(config.registration.path)),
-      }),
+    probeRouters: [
       opsRoutes({
         readiness: [
           { name: 'store', check: () => store.isReady() },
@@ -326,6 +317,17 @@ export function createContainer(deps: ContainerDeps): Container {
             ? [{ name: 'metering', check: async () => emitter.meteringAccess().allowed }]
             : []),
         ],
+      }),
+    ],
+    publicRouters: [
+      startPageRoutes({
+        seller: config.seller,
+        info: {
+          mode: config.mode,
+          ...(deps.simulatorPageUrl ? { simulatorUrl: deps.simulatorPageUrl } : {}),
+          ...(localKeyInUse ? { localApiKey: LOCAL_DEV_API_KEY } : {}),
+        },
+        spec: () => stringifyYaml(loadApiSpec(config.registration.path)),
       }),
       snsHttpRoutes({
         verifier: snsVerifier,
