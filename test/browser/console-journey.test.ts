@@ -15,15 +15,22 @@ const LOCAL_KEY = 'local-dev-api-key-change-me';
 const available = existsSync(CHROMIUM);
 if (!available) announceSkip(`browser suite did not run: ${CHROMIUM} is missing (apt-get install chromium; CI installs it)`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** `n` distinct free ports: every socket is held open until all are bound, so no port is handed out twice. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 /**
@@ -40,7 +47,7 @@ function freePort(): Promise<number> {
   let dbPath: string;
 
   beforeAll(async () => {
-    const [port, simPort] = [await freePort(), await freePort()];
+    const [port, simPort] = (await freePorts(2)) as [number, number];
     base = `http://127.0.0.1:${port}`;
     dbPath = join(mkdtempSync(join(tmpdir(), 'mb-browser-')), 'demo.sqlite');
     sim = `http://127.0.0.1:${simPort}`;
@@ -60,10 +67,17 @@ function freePort(): Promise<number> {
     service.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     service.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      await until('the service to listen', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok || undefined, {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-      });
+      await until(
+        'the service to listen',
+        async () => {
+          if (service.exitCode !== null) throw new Error('the service exited');
+          return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok || undefined;
+        },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+        },
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}; exit code ${String(service.exitCode)}; its output:\n${output.slice(-4000)}`, {
         cause: error,
