@@ -33,6 +33,7 @@ const benches: Bench[] = [
   { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
   { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4'], full: ['100000', '4'] },
   { name: 'webhook-delivery', file: 'webhook-delivery.ts', quick: ['2000', '200', dialect], full: ['20000', '1000', dialect] },
+  { name: 'console-pages', file: 'console-pages.ts', quick: ['200', '10000', '1000000'], full: ['1000', '10000', '1000000'] },
 ];
 
 function main(): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
@@ -44,6 +44,11 @@ export interface AppOptions {
    */
   readonly validateResponses?: boolean;
   readonly specViolations?: SpecViolation[];
+  /**
+   * Checks run before any body is parsed or validated, by path prefix (the console's session gate
+   * and sign-in rate limit): an anonymous request is refused whatever its body. Default none.
+   */
+  readonly guards?: ReadonlyArray<{ readonly path: string; readonly handlers: readonly RequestHandler[] }>;
   /** Request metrics, and `GET /metrics` (API key with the `metrics` scope). Default: none. */
   readonly metrics?: ServiceMetrics;
 }
@@ -132,6 +137,7 @@ export function createApp(options: AppOptions): Express {
   // The API key (and its scope) is checked before any body is parsed or validated: without one,
   // nothing about the request is examined and the answer is 401, whatever the body or path.
   app.use('/v1', requireApiKey(options.apiKeys, scopeTableFromSpec(spec, ['/v1']), '/v1'), apiRateLimit(limits.apiPerMinute));
+  for (const guard of options.guards ?? []) app.use(guard.path, ...guard.handlers);
   app.post(options.registrationPath, registrationRateLimit(limits.registrationPerMinute, options.renderHtmlProblem));
   app.use('/marketplace/sns', snsRateLimit(limits.snsPerMinute));
   // SNS posts JSON with Content-Type text/plain (facts §4.2): keep this path's body as raw text.

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ALL_SCOPES, parseApiKeys, type ApiKey } from './platform/api-keys';
 import { generateHandoffKey, parseHandoffKey, type HandoffKey } from './handoff/handoff-keys';
+import { parsePasswordHash, type PasswordHash } from './console/admin-credentials';
 import { demoProducts, productsSchema, type ProductConfig } from './products/product-config';
 import type { ConfiguredEndpoint } from './webhooks/endpoint.repository';
 import { parseWebhookEndpoints } from './webhooks/webhook-config';
@@ -98,6 +99,17 @@ export interface Config {
     /** `aud` of the tokens. Default: LOGIN_URL's origin. */
     readonly audience: string;
   };
+  /** The seller console at `/admin` (README "Console"). */
+  readonly admin: {
+    /** `ADMIN_PASSWORD_HASH`, parsed; absent: sign in with an API key that has the `admin` scope. */
+    readonly passwordHash?: PasswordHash;
+    /** Console session lifetime, seconds. Default 28,800 (8 hours). */
+    readonly sessionTtlSeconds: number;
+    /** Sign-in attempts per client IP per minute (0: no limit). Default 10. */
+    readonly loginPerMinute: number;
+    /** `Secure` on the console cookie: always outside simulator mode. */
+    readonly secureCookies: boolean;
+  };
   /** The accepted API keys: name, SHA-256 digest (the keys themselves are not kept) and scopes. */
   readonly apiKeys: readonly ApiKey[];
   readonly products: readonly ProductConfig[];
@@ -169,6 +181,9 @@ const envSchema = z.object({
   RATE_LIMIT_REGISTRATION_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
   RATE_LIMIT_SNS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
+  RATE_LIMIT_ADMIN_LOGIN_PER_MINUTE: z.coerce.number().int().min(0).max(10_000).default(10),
+  ADMIN_PASSWORD_HASH: z.string().optional(),
+  ADMIN_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(28_800),
   ALLOW_SIMULATOR_IN_PRODUCTION: z.stringbool().default(false),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -289,6 +304,12 @@ export function loadConfig(env: RawEnv = process.env): Config {
   const webhookEndpoints = parseWebhookEndpoints(env.WEBHOOK_ENDPOINTS, { allowLoopback: allowLocalTargets, allowHttp: allowLocalTargets });
   problems.push(...webhookEndpoints.problems);
   const handoffKeys = loadHandoffKeys(env, mode, problems, notices);
+  let passwordHash: PasswordHash | undefined;
+  if (env.ADMIN_PASSWORD_HASH) {
+    const parsedHash = parsePasswordHash(env.ADMIN_PASSWORD_HASH);
+    if (typeof parsedHash === 'string') problems.push(`ADMIN_PASSWORD_HASH: ${parsedHash}`);
+    else passwordHash = parsedHash;
+  }
   if (env.ONBOARDING_FORM !== undefined && /^(false|0|no|off|n)$/i.test(env.ONBOARDING_FORM) && !env.LOGIN_URL) {
     problems.push('ONBOARDING_FORM: false sends buyers straight to LOGIN_URL, which is not set; set LOGIN_URL or remove ONBOARDING_FORM');
   }
@@ -402,6 +423,12 @@ export function loadConfig(env: RawEnv = process.env): Config {
         e.HANDOFF_AUDIENCE ??
         (e.LOGIN_URL ? new URL(e.LOGIN_URL).origin : (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, '')),
     },
+    admin: {
+      ...(passwordHash ? { passwordHash } : {}),
+      sessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS,
+      loginPerMinute: e.RATE_LIMIT_ADMIN_LOGIN_PER_MINUTE,
+      secureCookies: mode !== 'simulator',
+    },
     apiKeys,
     products,
     metering: {
@@ -496,6 +523,7 @@ function loadApiKeys(env: RawEnv, mode: string, problems: string[], notices: str
     } else {
       keys.push({ name: 'local-dev', sha256: createHash('sha256').update(LOCAL_DEV_API_KEY).digest(), scopes: new Set(ALL_SCOPES) });
       notices.push(`No API key configured: the local key "${LOCAL_DEV_API_KEY}" is accepted with every scope (simulator mode only).`);
+      notices.push(`Console: open /admin and sign in with the API key "${LOCAL_DEV_API_KEY}" (demo login, simulator mode only).`);
     }
   }
   return keys;
@@ -558,6 +586,7 @@ const SECRET_NAMES = new Set([
   'WEBHOOK_ENDPOINTS',
   'HANDOFF_SIGNING_KEY',
   'HANDOFF_PREVIOUS_SIGNING_KEY',
+  'ADMIN_PASSWORD_HASH',
 ]);
 
 function describeValue(name: string, value: string | undefined): string {

@@ -15,6 +15,9 @@ import { snsHttpRoutes } from '../routes/sns-http.routes';
 import type { SpecViolation } from '../routes/support/response-conformance';
 import { renderMessagePage } from '../routes/views/message-page';
 import { startPageRoutes } from '../routes/admin-start-page.routes';
+import { adminConsoleRoutes, adminGate, adminLoginRateLimit } from '../routes/admin-console.routes';
+import { ConsoleRepository } from './console/console.repository';
+import { ConsoleService } from './console/console.service';
 import { stringify as stringifyYaml } from 'yaml';
 import { createApp, loadApiSpec } from './app';
 import type { AwsClients } from './aws/clients';
@@ -26,7 +29,7 @@ import { SdkEntitlementReader } from './aws/entitlement-reader.gateway';
 import { SdkMeteringGateway } from './aws/metering.gateway';
 import { LOCAL_DEV_API_KEY, type Config } from './config';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { CustomerChangeFeed } from './customers/customer-changes.repository';
 import { CustomerProfileRepository } from './customers/customer-profile.repository';
 import { SdkAgreementReader } from './aws/agreement-reader.gateway';
@@ -193,8 +196,18 @@ export function createContainer(deps: ContainerDeps): Container {
     clock,
     logger,
   });
+  // When this instance last handled a message per queue, for the console's queue health.
+  const lastMessageAt = new Map<string, Date>();
   const consumers = (deps.queues ?? config.notifications.queues).map(
-    (q) => new NotificationQueueConsumer({ name: q.name, queueUrl: q.url, sqs: aws.sqs, processor: eventProcessor, logger }),
+    (q) =>
+      new NotificationQueueConsumer({
+        name: q.name,
+        queueUrl: q.url,
+        sqs: aws.sqs,
+        processor: eventProcessor,
+        logger,
+        onOutcome: () => lastMessageAt.set(q.name, clock.now()),
+      }),
   );
   const reconciler = new EntitlementReconciler(
     { customers, reader: entitlementReader, catalog, bus, clock, logger, leases },
@@ -254,7 +267,26 @@ export function createContainer(deps: ContainerDeps): Container {
     new HandoffTokenRepository(store.db),
     clock,
   );
+  // The console's sessions: keys of their own, so no buyer session (or sign-in form session) opens it.
+  const adminSecret = (label: string) => createHmac('sha256', config.registration.sessionSecret).update(label).digest();
+  const adminSessions = new SessionCodec(adminSecret('marketplace-bridge admin session'), config.admin.sessionTtlSeconds, clock);
+  const adminLoginSessions = new SessionCodec(adminSecret('marketplace-bridge admin sign-in form'), 900, clock);
+  const consoleService = new ConsoleService({
+    repository: new ConsoleRepository(store.db),
+    customers,
+    buckets: meterBuckets,
+    processor: eventProcessor,
+    clock,
+    windows: { batch: batchWindow, meterUsage: meterUsageWindow },
+    queues: deps.queues ?? config.notifications.queues,
+    lastMessageAt: (queue) => lastMessageAt.get(queue) ?? null,
+  });
+  const localKeyInUse = config.apiKeys.some((k) => k.name === 'local-dev');
   const app = createApp({
+    guards: [
+      { path: '/admin/login', handlers: [adminLoginRateLimit(config.admin.loginPerMinute)] },
+      { path: '/admin', handlers: [adminGate(adminSessions)] },
+    ],
     logger,
     apiKeys: config.apiKeys,
     registrationPath: config.registration.path,
@@ -302,7 +334,7 @@ export function createContainer(deps: ContainerDeps): Container {
         info: {
           mode: config.mode,
           ...(deps.simulatorPageUrl ? { simulatorUrl: deps.simulatorPageUrl } : {}),
-          ...(config.apiKeys.some((k) => k.name === 'local-dev') ? { localApiKey: LOCAL_DEV_API_KEY } : {}),
+          ...(localKeyInUse ? { localApiKey: LOCAL_DEV_API_KEY } : {}),
         },
         spec: () => stringifyYaml(loadApiSpec(config.registration.path)),
       }),
@@ -331,6 +363,19 @@ export function createContainer(deps: ContainerDeps): Container {
         logger,
       }),
       jwksRoutes({ handoff }),
+      adminConsoleRoutes({
+        console: consoleService,
+        sessions: adminSessions,
+        loginSessions: adminLoginSessions,
+        sessionTtlSeconds: config.admin.sessionTtlSeconds,
+        secureCookies: config.admin.secureCookies,
+        passwordHash: config.admin.passwordHash,
+        apiKeys: config.apiKeys,
+        productCodes: config.products.map((p) => p.code),
+        sellerName: config.seller.name,
+        demoKey: config.mode === 'simulator' && localKeyInUse ? LOCAL_DEV_API_KEY : undefined,
+        clock,
+      }),
     ],
     apiRouters: [
       registrationsApiRoutes({ registration }),

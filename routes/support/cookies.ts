@@ -13,6 +13,8 @@ export interface CookieOptions {
   readonly maxAgeSeconds: number;
   readonly secure: boolean;
   readonly path: string;
+  /** Default `Lax`; the console uses `Strict` (it is never entered by a cross-site request). */
+  readonly sameSite?: 'Lax' | 'Strict';
 }
 
 /** A Set-Cookie value for a session: HttpOnly, SameSite=Lax (the buyer arrives by a cross-site POST, then a GET). */
@@ -22,7 +24,7 @@ export function sessionCookie(name: string, value: string, options: CookieOption
     `Path=${options.path}`,
     `Max-Age=${options.maxAgeSeconds}`,
     'HttpOnly',
-    'SameSite=Lax',
+    `SameSite=${options.sameSite ?? 'Lax'}`,
     options.secure ? 'Secure' : '',
   ]
     .filter(Boolean)

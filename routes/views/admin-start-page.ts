@@ -26,6 +26,7 @@ export function renderStartPage(seller: SellerInfo, info: StartPageInfo): string
 </ol>
 <h2>More</h2>
 <ul>
+<li><a href="/admin">The seller console</a>: sign in with the same key (customers, billed hours, problems)</li>
 <li><a href="/openapi.yaml">The API specification</a> (OpenAPI 3)</li>
 <li><a href="/readyz">Readiness</a> and <a href="/healthz">health</a></li>
 <li><code>GET /metrics</code> with the same key: Prometheus metrics</li>

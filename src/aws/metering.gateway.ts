@@ -47,7 +47,7 @@ export function toBatchCallResult(response: BatchMeterUsageCommandOutput | undef
 /** A thrown SDK or network error, decided by the one AWS error table. */
 export function toCallFailure(error: unknown): CallFailure {
   const f = awsErrorFacts(error);
-  return { kind: f.kind, code: f.code, message: f.message, requestId: f.requestId };
+  return { kind: f.kind, code: f.code, message: f.message, requestId: f.requestId, httpStatus: f.httpStatus };
 }
 
 /**

@@ -89,4 +89,6 @@ export interface ResultWrite {
   /** `retry`: start a new backoff budget. */
   readonly resetBudget?: boolean;
   readonly awsRequestId?: string | null;
+  /** A call that failed the record: its operation, HTTP status and time, for the support report (migration 0010). */
+  readonly failedCall?: { readonly operation: string; readonly httpStatus: number | null; readonly at: Date };
 }

@@ -5,7 +5,7 @@ import type { MeterBucket } from './bucket';
 import type { BucketTransitions } from './bucket-transitions.repository';
 import { markMeterUsageFailing, markMeterUsageHealthy, readMeterUsageFailingSince } from './metering-state.repository';
 import { planResult } from './outcome-transitions';
-import type { MeteringGateway, Pacer } from './ports';
+import type { CallFailure, MeteringGateway, Pacer } from './ports';
 import type { TokenBucket } from './rate-limiter';
 import { planBatchesDetailed, requestBytes, splitForIsolation, type MeteringBatch, type PendingRecord } from './record-batching';
 import { classifyBatchCall, classifyFailure, type RecordOutcome } from './result-classification';
@@ -24,7 +24,14 @@ export interface SenderSettings {
 }
 
 /** Writes the outcomes of one call (or of records refused before any call) in one statement. */
-type Settle = (outcomes: ReadonlyMap<string, RecordOutcome>, awsRequestId?: string | null) => Promise<void>;
+/** The call that produced a set of outcomes (none for records refused before any call). */
+interface CallFacts {
+  readonly operation: 'BatchMeterUsage' | 'MeterUsage';
+  readonly requestId: string | null;
+  /** AWS's HTTP status (200 for an answered call, whose records carry their own status), or null when it never answered. */
+  readonly httpStatus: number | null;
+}
+type Settle = (outcomes: ReadonlyMap<string, RecordOutcome>, call?: CallFacts) => Promise<void>;
 
 /** Outcome counts of one pass. */
 export interface SendSummary {
@@ -140,9 +147,9 @@ export class BucketSender {
     const claimed = await this.deps.transitions.claimDue(s.owner, now, s.leaseMs, s.claimSize, { dueBy });
     if (claimed.length === 0) return null;
     const byId = new Map(claimed.map((b) => [b.id, b]));
-    const settle: Settle = async (outcomes, awsRequestId) => {
+    const settle: Settle = async (outcomes, call) => {
       for (const o of outcomes.values()) summary.outcomes[o.next] = (summary.outcomes[o.next] ?? 0) + 1;
-      await this.settle(byId, outcomes, awsRequestId, this.deps.clock.now());
+      await this.settle(byId, outcomes, call, this.deps.clock.now());
     };
     const batchBuckets: PendingRecord[] = [];
     const refused = new Map<string, RecordOutcome>();
@@ -206,7 +213,7 @@ export class BucketSender {
         return;
       }
     }
-    await settle(outcomes, result.ok ? result.requestId : (result.failure.requestId ?? null));
+    await settle(outcomes, callFacts('BatchMeterUsage', result));
   }
 
   private async sendMeterUsage(b: MeterBucket, pending: PendingRecord, now: Date, settle: Settle, summary: SendSummary): Promise<void> {
@@ -235,7 +242,7 @@ export class BucketSender {
       ? { next: 'accepted', meteringRecordId: result.meteringRecordId }
       : classifyFailure(result.failure, 1);
     await this.noteMeterUsageHealth(outcome);
-    await settle(new Map([[b.id, outcome]]), result.ok ? result.requestId : (result.failure.requestId ?? null));
+    await settle(new Map([[b.id, outcome]]), callFacts('MeterUsage', result));
   }
 
   /**
@@ -300,15 +307,18 @@ export class BucketSender {
   private async settle(
     byId: ReadonlyMap<string, MeterBucket>,
     outcomes: ReadonlyMap<string, RecordOutcome>,
-    awsRequestId: string | null | undefined,
+    call: CallFacts | undefined,
     now: Date,
   ): Promise<void> {
     const s = this.deps.settings;
     const policy = { ...s, random: this.deps.random };
-    const planned = [...outcomes].map(([id, o]) => ({
-      bucket: byId.get(id)!,
-      plan: planResult(byId.get(id)!, o, now, policy, awsRequestId),
-    }));
+    const planned = [...outcomes].map(([id, o]) => {
+      const plan = planResult(byId.get(id)!, o, now, policy, call?.requestId);
+      // A record the call did not settle as billed keeps what the support report needs (seed 004).
+      const failed = call && plan.write.move !== 'accept' && plan.write.lastError !== null;
+      const failedCall = failed ? { operation: call.operation, httpStatus: call.httpStatus, at: now } : undefined;
+      return { bucket: byId.get(id)!, plan: failedCall ? { ...plan, write: { ...plan.write, failedCall } } : plan };
+    });
     const written = await this.deps.transitions.recordResults(
       s.owner,
       planned.map((p) => p.plan.write),
@@ -358,4 +368,14 @@ function toPending(b: MeterBucket): PendingRecord | null {
     quantity: b.quantity,
     allocations: b.allocations,
   };
+}
+
+/** What the support report keeps of a call: its operation, request id and, when it failed, its HTTP status. */
+function callFacts(
+  operation: CallFacts['operation'],
+  result: { ok: true; requestId: string | null } | { ok: false; failure: CallFailure },
+): CallFacts {
+  return result.ok
+    ? { operation, requestId: result.requestId, httpStatus: 200 }
+    : { operation, requestId: result.failure.requestId ?? null, httpStatus: result.failure.httpStatus ?? null };
 }

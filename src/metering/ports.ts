@@ -20,6 +20,8 @@ export interface CallFailure {
   readonly code: string;
   readonly message: string;
   readonly requestId?: string | undefined;
+  /** The HTTP status AWS answered, when it answered (absent for a network failure). */
+  readonly httpStatus?: number | undefined;
 }
 
 /** What AWS said about one record of a BatchMeterUsage call; matched to our records by `key` (see `recordKey`). */

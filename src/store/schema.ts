@@ -206,6 +206,12 @@ export interface MeterBucketsTable {
   hold_reason: string | null;
   /** AWS's request id of the last call that carried the record (migration 0007). */
   aws_request_id: string | null;
+  /** HTTP status of the last call that failed the record (migration 0010). */
+  aws_http_status: number | null;
+  /** The operation of that call: `BatchMeterUsage` or `MeterUsage` (migration 0010). */
+  aws_operation: string | null;
+  /** When that call failed (migration 0010). */
+  last_error_at: DbTime | null;
 }
 
 /** Usage already counted against an entitlement, per customer, dimension and entitlement period (migration 0005). */

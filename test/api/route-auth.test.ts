@@ -74,3 +74,42 @@ describe('authentication and scopes of every machine route', () => {
     expect(h.logs()).not.toContain(TEST_API_KEY);
   });
 });
+
+/**
+ * Every console route refuses anonymous callers: pages send them to the sign-in page (303),
+ * actions answer 401. The routes come from the router, so a console route added tomorrow is covered;
+ * only the sign-in page itself (and its form) is open.
+ */
+describe('every /admin route refuses anonymous callers', () => {
+  let h: Harness;
+  let operations: Array<{ method: string; path: string }>;
+  const OPEN = new Set(['GET /admin/login', 'POST /admin/login']);
+
+  beforeAll(async () => {
+    h = await startHarness();
+    operations = [...routedOperations(h.app)]
+      .filter((op) => !OPEN.has(op))
+      .map((op) => ({ method: op.split(' ')[0]!, path: op.split(' ')[1]! }))
+      .filter((op) => op.path === '/admin' || op.path.startsWith('/admin/'));
+  });
+  afterAll(async () => h.close());
+
+  it('finds the console routes in the router', () => {
+    expect(operations.length).toBeGreaterThanOrEqual(8);
+    expect(operations.some((o) => o.method === 'POST')).toBe(true);
+  });
+
+  it('sends anonymous page requests to sign in (303) and refuses anonymous actions (401 problem+json), whatever the cookie or body', async () => {
+    for (const { method, path } of operations) {
+      for (const cookie of [undefined, 'mb_admin=', 'mb_admin=forged.value', 'mb_session=abc']) {
+        let r = request(h.app)[method.toLowerCase() as 'get' | 'post'](samplePath(path));
+        if (cookie !== undefined) r = r.set('Cookie', cookie);
+        if (method === 'POST') r = r.set('Content-Type', 'application/json').send('{"garbage":');
+        const res = await r;
+        const expected = method === 'GET' ? { status: 303, location: '/admin/login' } : { status: 401, type: 'application/problem+json' };
+        const got = method === 'GET' ? { status: res.status, location: res.headers.location } : { status: res.status, type: res.type };
+        expect({ op: `${method} ${path}`, cookie, ...got }).toEqual({ op: `${method} ${path}`, cookie, ...expected });
+      }
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { renderStartPage } from '../../routes/views/admin-start-page';
 import { parse as parseYaml } from 'yaml';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -23,5 +24,16 @@ describe('the start page and the served spec', () => {
     expect(res.status).toBe(200);
     const spec = parseYaml(res.text) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/', '/metrics', h.config.registration.path]));
+  });
+});
+
+describe('the start page in simulator mode', () => {
+  it('links the console and names the key that signs in to it', () => {
+    const page = renderStartPage(
+      { name: 'Seller Co', supportEmail: 'help@seller.example' },
+      { mode: 'simulator', simulatorUrl: 'http://127.0.0.1:4599/simulator', localApiKey: 'local-dev-api-key-change-me' },
+    );
+    expect(page).toContain('<a href="/admin">The seller console</a>');
+    expect(page).toContain('local-dev-api-key-change-me');
   });
 });

@@ -9,6 +9,7 @@ import * as m0006 from './0006-lookup-indexes';
 import * as m0007 from './0007-held-buckets';
 import * as m0008 from './0008-leases';
 import * as m0009 from './0009-app-integration';
+import * as m0010 from './0010-console';
 import * as m0011 from './0011-agreement-requests';
 
 /**
@@ -30,6 +31,6 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0007-held-buckets', up: m0007.up },
   { name: '0008-leases', up: m0008.up },
   { name: '0009-app-integration', up: m0009.up },
-  // 0010 is another change's number; names, not contiguity, decide what is applied.
+  { name: '0010-console', up: m0010.up },
   { name: '0011-agreement-requests', up: m0011.up },
 ];
