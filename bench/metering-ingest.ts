@@ -2,6 +2,8 @@
  * Usage ingestion throughput of the ledger (the work behind POST /v1/usage, without HTTP), beside
  * the better-sqlite3 floor (bench/ingest-floor.ts) measured in the same run: batched (1,000
  * records per transaction), three interleaved rounds; then single records (one transaction each).
+ * With TEST_DATABASE_URL set, the same ledger on PostgreSQL joins the rounds, reported beside the
+ * ledger on SQLite.
  * Run: node -r @swc-node/register bench/metering-ingest.ts [events per round=20000] [rounds=3]
  */
 import { mkdtempSync } from 'node:fs';
@@ -14,32 +16,37 @@ import { createLogger } from '../src/platform/logger';
 import { ProductCatalog } from '../src/products/product-config';
 import { reportFigure } from './figures';
 import { ingestionFloor } from './ingest-floor';
-import { activeCustomers, benchProduct, benchStore } from './metering-bench-support';
+import { activeCustomers, benchPostgresStore, benchProduct, benchStore } from './metering-bench-support';
+import type { Store } from '../src/store/database';
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 20_000);
   const rounds = Number(process.argv[3] ?? 3);
   const store = await benchStore();
   const now = new Date();
-  const customers = await activeCustomers(
-    store,
-    Array.from({ length: 100 }, (_, i) => `bench-${i}`),
-    new Date(now.getTime() - 3_600_000),
-  );
-  const ledger = new UsageLedger({
-    db: store.db,
-    dialect: store.dialect,
-    catalog: new ProductCatalog([benchProduct]),
-    clock: systemClock,
-    logger: createLogger({ level: 'silent' }),
-    options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
-  });
+  const identifiers = Array.from({ length: 100 }, (_, i) => `bench-${i}`);
+  const activatedAt = new Date(now.getTime() - 3_600_000);
+  await activeCustomers(store, identifiers, activatedAt);
+  const ledgerOn = (s: Store) =>
+    new UsageLedger({
+      db: s.db,
+      dialect: s.dialect,
+      catalog: new ProductCatalog([benchProduct]),
+      clock: systemClock,
+      logger: createLogger({ level: 'silent' }),
+      options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
+    });
+  const ledger = ledgerOn(store);
+  const pg = await benchPostgresStore();
+  // Records name customers by CustomerIdentifier, the same on both engines.
+  if (pg) await activeCustomers(pg.store, identifiers, activatedAt);
+  const pgLedger = pg ? ledgerOn(pg.store) : undefined;
   const floor = ingestionFloor(join(mkdtempSync(join(tmpdir(), 'mb-bench-floor-')), 'floor.sqlite'));
   let seq = 0;
   const record = () => {
     seq++;
     return {
-      customer: customers[seq % customers.length]!,
+      customer: identifiers[seq % identifiers.length]!,
       dimension: seq % 2 ? 'api_calls' : 'storage',
       quantity: seq % 13,
       timestamp: new Date(now.getTime() - (seq % 600) * 1000).toISOString(),
@@ -51,6 +58,7 @@ async function main(): Promise<void> {
     Array.from({ length: Math.ceil(total / 1000) }, (_, b) => Array.from({ length: Math.min(1000, total - b * 1000) }, record));
   const ledgerRounds: number[] = [];
   const floorRounds: number[] = [];
+  const pgRounds: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const forLedger = batches();
     let t = performance.now();
@@ -63,6 +71,15 @@ async function main(): Promise<void> {
     t = performance.now();
     for (const batch of forFloor) floor.ingest(batch);
     floorRounds.push(total / ((performance.now() - t) / 1000));
+    if (pgLedger) {
+      const forPg = batches();
+      t = performance.now();
+      for (const batch of forPg) {
+        const out = await pgLedger.record(batch);
+        if (out.some((r) => r.status !== 'accepted')) throw new Error('a bench record was rejected on PostgreSQL');
+      }
+      pgRounds.push(total / ((performance.now() - t) / 1000));
+    }
   }
   process.stdout.write(`ledger ingestion on ${store.dialect}, ${rounds} interleaved rounds of ${total} events (1,000 per transaction):\n`);
   reportFigure({
@@ -72,6 +89,14 @@ async function main(): Promise<void> {
     reference: { name: 'better-sqlite3 floor', rounds: floorRounds },
     target: 0.6,
   });
+  if (pg)
+    reportFigure({
+      figure: 'batched ingestion (ledger, postgres, 1,000 records per call)',
+      unit: 'events/s',
+      rounds: pgRounds,
+      reference: { name: 'the ledger on sqlite', rounds: ledgerRounds },
+      target: 0.8,
+    });
   const singles = Math.max(1000, Math.floor(total / 10));
   const t = performance.now();
   for (let i = 0; i < singles; i++) await ledger.record([record()]);
@@ -82,6 +107,7 @@ async function main(): Promise<void> {
   });
   floor.close();
   await store.close();
+  await pg?.drop();
 }
 
 void main();

@@ -2,7 +2,7 @@
  * Notifications processed per second, end to end: SNS envelopes in the simulator's SQS queue →
  * sqs-consumer (real SDK, long polling) → parse → one store transaction each → delete. The clock
  * stops when the queue is empty (every message deleted, none in flight).
- * Usage: node -r @swc-node/register bench/notifications.ts [messages=5000] [consumers=4] [sqlite|postgres]
+ * Usage: node -r @swc-node/register bench/notifications.ts [messages=5000] [consumers=4] [sqlite|postgres|both]
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,7 @@ import { createLogger } from '../src/platform/logger';
 import { ProductCatalog, type ProductConfig } from '../src/products/product-config';
 import { startSimulator } from '../src/simulator';
 import { openStore } from '../src/store/database';
+import { reportFigure } from './figures';
 
 const product: ProductConfig = {
   code: 'bench-product',
@@ -141,9 +142,33 @@ export async function benchNotifications(
   return { perSecond, seconds };
 }
 
+/**
+ * `both` (what `npm run bench` runs when TEST_DATABASE_URL is set): three interleaved rounds on
+ * each engine, PostgreSQL reported beside SQLite measured in the same run.
+ */
+async function bothEngines(total: number, consumers: number, rounds = 3): Promise<void> {
+  const sqlite: number[] = [];
+  const postgres: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    sqlite.push((await benchNotifications(total, consumers, 'sqlite')).perSecond);
+    postgres.push((await benchNotifications(total, consumers, 'postgres')).perSecond);
+  }
+  reportFigure({
+    figure: `notifications, PostgreSQL (${consumers} consumers)`,
+    unit: 'messages/s',
+    rounds: postgres,
+    reference: { name: 'the same on SQLite', rounds: sqlite },
+    target: 0.8,
+  });
+}
+
 if (require.main === module) {
   const [total, consumers, dialect] = process.argv.slice(2);
-  benchNotifications(Number(total ?? 5000), Number(consumers ?? 4), (dialect as 'sqlite' | 'postgres') ?? 'sqlite').catch((e: unknown) => {
+  const run =
+    dialect === 'both'
+      ? bothEngines(Number(total ?? 5000), Number(consumers ?? 4))
+      : benchNotifications(Number(total ?? 5000), Number(consumers ?? 4), (dialect as 'sqlite' | 'postgres') ?? 'sqlite');
+  run.catch((e: unknown) => {
     console.error(e);
     process.exit(1);
   });

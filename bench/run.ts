@@ -7,7 +7,8 @@
  *                            quota (at least 400 s) and 20,000 notifications
  *   npm run bench -- notifications metering-ingest   only the named benchmarks
  *
- * `BENCH_DIALECT=postgres` with `TEST_DATABASE_URL` set runs the notification and webhook benches on PostgreSQL.
+ * With `TEST_DATABASE_URL` set, the notification and ingestion benches also measure PostgreSQL beside
+ * SQLite in the same run; `BENCH_DIALECT=postgres` runs the notification and webhook benches on PostgreSQL only.
  *
  * Every figure a bench reports with its reference (bench/figures.ts) is also written, with the
  * machine's load average before and after, to bench/results.json (docs/performance.md).
@@ -25,11 +26,13 @@ interface Bench {
 }
 
 const dialect = process.env.BENCH_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+/** With a PostgreSQL database to use, the notification bench measures both engines side by side. */
+const notificationEngines = process.env.TEST_DATABASE_URL && !process.env.BENCH_DIALECT ? 'both' : dialect;
 
 const benches: Bench[] = [
   { name: 'http-paths', file: 'http-paths.ts', quick: ['2', '3'], full: ['5', '3'] },
   { name: 'registration', file: 'registration.ts', quick: ['500', '8'], full: ['2000', '8'] },
-  { name: 'notifications', file: 'notifications.ts', quick: ['5000', '4', dialect], full: ['20000', '4', dialect] },
+  { name: 'notifications', file: 'notifications.ts', quick: ['2000', '4', notificationEngines], full: ['20000', '4', notificationEngines] },
   { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
   { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4'], full: ['100000', '4'] },
   { name: 'webhook-delivery', file: 'webhook-delivery.ts', quick: ['2000', '200', dialect], full: ['20000', '1000', dialect] },
