@@ -35,6 +35,7 @@ import { CustomerProfileRepository } from './customers/customer-profile.reposito
 import { SdkAgreementReader } from './aws/agreement-reader.gateway';
 import { ContractEndRepository } from './customers/contract-end.repository';
 import { ContractEndWatch } from './customers/contract-end-watch';
+import { AgreementDetailsRepository } from './customers/agreement-details.repository';
 import { AgreementRequestRepository } from './customers/agreement-requests.repository';
 import { CustomerUsageRepository } from './customers/customer-usage.repository';
 import { CustomerRepository } from './customers/customer.repository';
@@ -275,6 +276,9 @@ export function createContainer(deps: ContainerDeps): Container {
     repository: new ConsoleRepository(store.db),
     customers,
     buckets: meterBuckets,
+    agreementDetails: new AgreementDetailsRepository(store.db),
+    requests: agreementRequests,
+    endingSoonDays: config.contracts.endingSoonDays,
     processor: eventProcessor,
     clock,
     windows: { batch: batchWindow, meterUsage: meterUsageWindow },

@@ -12,7 +12,7 @@ td,th{border-bottom:1px solid #e3e5e8;padding:.35rem .45rem;text-align:left;vert
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;word-break:break-all}
 .empty{color:#555;font-style:italic;padding:.5rem 0}.state{display:inline-block;padding:0 .4rem;border-radius:4px;background:#eef0f3;white-space:nowrap}
 .state-accepted,.state-active,.state-applied{background:#e6f4ea}.state-failed,.state-expired,.state-duplicate,.state-not_subscribed,.state-rejected{background:#fdecea}
-.state-held,.state-pending,.state-unmatched,.state-stale{background:#fff8e1}
+.state-held,.state-pending,.state-unmatched,.state-stale,.state-pending_approval,.state-ending{background:#fff8e1}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}label{display:block;font-weight:600;font-size:.9rem}
 input,select{font-size:1rem;padding:.4rem;border:1px solid #c4c8cf;border-radius:4px;max-width:100%}button{font-size:1rem;padding:.4rem .9rem;border-radius:4px;border:1px solid #4a5568;background:#fff;cursor:pointer}
 button.primary{background:#1d4ed8;color:#fff;border-color:#1d4ed8}.error{color:#b00020}.notice{background:#e6f4ea;padding:.5rem .75rem;border-radius:6px}

@@ -152,7 +152,9 @@ export function renderCustomer(frame: ConsoleFrame, p: CustomerPage, now: Date):
   return consoleLayout(
     frame,
     `Customer ${c.id}`,
-    html`<h1>Customer <span class="mono">${c.id}</span> ${stateBadge(c.subscription.status)}</h1>
+    html`<h1>Customer <span class="mono">${c.id}</span> ${stateBadge(c.subscription.status)}${
+      p.contractEnding ? html` <span class="state state-ending">contract ending soon</span>` : ''
+    }</h1>
 <section><h2>Identity</h2><dl class="facts">
 ${fact('Product', c.productCode)}${fact('AWS account', c.customerAWSAccountId)}${fact('LicenseArn', c.licenseArn)}
 ${fact('CustomerIdentifier', c.customerIdentifier)}${fact('External id', c.externalId)}${fact('Created', utc(c.createdAt))}
@@ -160,6 +162,7 @@ ${fact('CustomerIdentifier', c.customerIdentifier)}${fact('External id', c.exter
 <section><h2>Contract</h2><dl class="facts">
 ${fact('Agreement', c.agreementId)}${fact('Agreement status', c.agreementStatus)}${fact('Offer', c.offerId)}${fact('Free trial', c.freeTrial ? 'yes' : 'no')}
 ${fact('Entitlements read', utc(c.entitlementsFetchedAt))}
+${p.contractEnding ? fact('Agreement ends', `${utc(p.contractEnding.endTime)} (in ${p.contractEnding.daysLeft} day${p.contractEnding.daysLeft === 1 ? '' : 's'}, not renewed automatically)`) : ''}
 </dl>
 ${table(
   ['Dimension', 'Value', 'Expires'],
@@ -168,6 +171,24 @@ ${table(
       html`<tr><td>${e.dimension}</td><td>${e.value.type === 'none' ? '—' : String(e.value.value)}</td><td>${e.expirationDate ? html`${utc(e.expirationDate)}${e.expirationDate.getTime() <= now.getTime() ? html` <span class="state state-expired">expired</span>` : ''}` : 'open-ended'}</td></tr>`,
   ),
   'No entitlements (a subscription product, or none read yet).',
+)}</section>
+<section><h2>Cancellation requests and billing adjustments</h2>
+${table(
+  ['Requested', 'Status', 'Status since', 'Reason', 'Agreement'],
+  p.cancellationRequests.map(
+    (r) =>
+      html`<tr><td>${r.requestedAt ? utc(r.requestedAt) : '—'}</td><td>${stateBadge(r.status.toLowerCase())}</td><td>${utc(r.statusAt)}</td><td>${r.reasonCode ?? ''}${r.reasonMessage ? html`<br><small>${r.reasonMessage}</small>` : ''}${r.statusMessage ? html`<br><small>${r.statusMessage}</small>` : ''}</td><td class="mono">${r.agreementId}</td></tr>`,
+  ),
+  'No cancellation requests.',
+)}
+${table(
+  ['Completed', 'Amount', 'Currency', 'Reason', 'Original invoice'],
+  p.billingAdjustments.map(
+    (a) =>
+      html`<tr><td>${utc(a.completedAt)}</td><td class="num">${a.amount}</td><td>${a.currencyCode ?? ''}</td><td>${a.reasonCode ?? ''}</td><td class="mono">${a.originalInvoiceId ?? ''}</td></tr>`,
+  ),
+  'No billing adjustments.',
+  [1],
 )}</section>
 <section><h2>Onboarding</h2><dl class="facts">
 ${fact('E-mail', c.onboarding.email)}${fact('Company', c.onboarding.company)}${fact('Contact', c.onboarding.contactName)}

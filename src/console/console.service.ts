@@ -1,3 +1,7 @@
+import type { AgreementDetailsRepository } from '../customers/agreement-details.repository';
+import type { BillingAdjustment, CancellationRequest } from '../customers/agreement-requests';
+import type { AgreementRequestRepository } from '../customers/agreement-requests.repository';
+import { endingSoonDays } from '../customers/contract-end';
 import type { Customer, Entitlement } from '../customers/customer';
 import type { CustomerRepository } from '../customers/customer.repository';
 import { parseQueueMessage } from '../events/envelope';
@@ -36,6 +40,10 @@ export interface CustomerPage {
   readonly events: readonly ConsoleEvent[];
   readonly deliveries: readonly ConsoleDelivery[];
   readonly grid: readonly GridRow[];
+  /** The current agreement ends within the widest CONTRACT_ENDING_SOON_DAYS and does not renew by itself. */
+  readonly contractEnding: { readonly endTime: Date; readonly daysLeft: number } | null;
+  readonly cancellationRequests: readonly CancellationRequest[];
+  readonly billingAdjustments: readonly BillingAdjustment[];
 }
 
 /** A problem record with what the support report and the retry button need. */
@@ -53,6 +61,12 @@ export interface ConsoleServiceDeps {
   readonly repository: ConsoleRepository;
   readonly customers: CustomerRepository;
   readonly buckets: BucketRepository;
+  /** The Agreement API facts of each agreement (its end time and end-time behaviour). */
+  readonly agreementDetails: AgreementDetailsRepository;
+  /** Cancellation requests and billing adjustments (the reads GET /v1/customers/{id} makes). */
+  readonly requests: AgreementRequestRepository;
+  /** CONTRACT_ENDING_SOON_DAYS: the widest is the badge's horizon. */
+  readonly endingSoonDays: readonly number[];
   readonly processor: EventProcessor;
   readonly clock: Clock;
   readonly windows: { readonly batch: WindowPolicy; readonly meterUsage: WindowPolicy };
@@ -118,14 +132,27 @@ export class ConsoleService {
   async customerPage(id: string): Promise<CustomerPage | undefined> {
     const customer = await this.deps.customers.findById(id);
     if (!customer) return undefined;
-    const from = new Date(this.deps.clock.now().getTime() - GRID_HOURS * HOUR_MS);
-    const [entitlements, events, deliveries, grid] = await Promise.all([
+    const now = this.deps.clock.now();
+    const from = new Date(now.getTime() - GRID_HOURS * HOUR_MS);
+    const [entitlements, events, deliveries, grid, details, requests] = await Promise.all([
       this.deps.customers.listEntitlements(id),
       this.deps.repository.customerEvents(id, 200),
       this.deps.repository.customerDeliveries(id, 50),
       this.deps.repository.customerGrid(id, from, 500),
+      customer.agreementId ? this.deps.agreementDetails.find(customer.agreementId) : Promise.resolve(undefined),
+      this.deps.requests.listFor(id),
     ]);
-    return { customer, entitlements, events, deliveries, grid };
+    const daysLeft = details ? endingSoonDays(details, now, this.deps.endingSoonDays) : null;
+    return {
+      customer,
+      entitlements,
+      events,
+      deliveries,
+      grid,
+      contractEnding: details?.endTime && daysLeft !== null ? { endTime: details.endTime, daysLeft } : null,
+      cancellationRequests: requests.cancellationRequests,
+      billingAdjustments: requests.billingAdjustments,
+    };
   }
 
   async problems(state: ProblemState | undefined): Promise<ProblemItem[]> {

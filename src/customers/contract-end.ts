@@ -37,3 +37,18 @@ export function planEndAlerts(
 export function lookAheadMs(thresholdsDays: readonly number[]): number {
   return Math.max(0, ...thresholdsDays) * DAY_MS;
 }
+
+/**
+ * The console's "contract ending soon" badge: the agreement ends, without renewing by itself,
+ * within the widest threshold from now. Returns the whole days left (rounded up), else null.
+ */
+export function endingSoonDays(
+  contract: { readonly endTime: Date | null; readonly endTimeBehavior: string | null },
+  now: Date,
+  thresholdsDays: readonly number[],
+): number | null {
+  if (!contract.endTime || (contract.endTimeBehavior ?? '').toUpperCase() === 'RENEW') return null;
+  const left = contract.endTime.getTime() - now.getTime();
+  if (left <= 0 || left > lookAheadMs(thresholdsDays)) return null;
+  return Math.ceil(left / DAY_MS);
+}

@@ -5,6 +5,7 @@ import { TEST_API_KEY, type Harness } from '../support/harness';
 import { activeCustomer, drain, meteringHarness, sumProduct } from '../metering/metering-support';
 import { pageCsrf, signIn } from './console-support';
 import { describeDialects } from '../support/stores';
+import { toDbTime } from '../../src/store/dialect';
 
 const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 
@@ -204,6 +205,92 @@ describe('console pages', () => {
       // Only a rejected notification can be replayed.
       const twice = await request(h.app).post(`/admin/notifications/${id}/replay`).set('Cookie', cookie).type('form').send({ csrf });
       expect(twice.status).toBe(409);
+    });
+
+    it('the customer page: a contract-ending-soon badge within the widest threshold, cancellation requests and refunds, escaped', async () => {
+      const db = h.db.store.db;
+      const now = h.clock.now();
+      const inDays = (d: number) => toDbTime(new Date(now.getTime() + d * 86_400_000));
+      const badge = '<span class="state state-ending">contract ending soon</span>';
+      // No agreement yet: no badge, and the section says there is nothing.
+      let page = await get(`/admin/customers/${customerId}`);
+      expect(page.text).not.toContain(badge);
+      expect(page.text).toContain('No cancellation requests.');
+      expect(page.text).toContain('No billing adjustments.');
+
+      await db.updateTable('customers').set({ agreement_id: 'agmt-console-1' }).where('id', '=', customerId).execute();
+      const details = async (endInDays: number | null, behavior: string | null) =>
+        db
+          .insertInto('agreement_details')
+          .values({
+            agreement_id: 'agmt-console-1',
+            status: 'ACTIVE',
+            start_time: null,
+            end_time: endInDays === null ? null : inDays(endInDays),
+            end_time_behavior: behavior,
+            free_trial: 0,
+            estimated_value: null,
+            currency_code: null,
+            fetched_at: toDbTime(now),
+          })
+          .onConflict((oc) =>
+            oc.column('agreement_id').doUpdateSet({ end_time: endInDays === null ? null : inDays(endInDays), end_time_behavior: behavior }),
+          )
+          .execute();
+      await details(20, 'TERMINATE'); // inside 60 (the widest of 60,30,7)
+      page = await get(`/admin/customers/${customerId}`);
+      expect(page.text).toContain(badge);
+      expect(page.text).toContain('(in 20 days, not renewed automatically)');
+      for (const [endInDays, behavior] of [
+        [20, 'RENEW'], // renews by itself
+        [61, 'TERMINATE'], // beyond the widest threshold
+        [null, null], // no end
+        [-1, 'TERMINATE'], // already ended
+      ] as const) {
+        await details(endInDays, behavior);
+        expect((await get(`/admin/customers/${customerId}`)).text).not.toContain(badge);
+      }
+
+      await db
+        .insertInto('customer_cancellation_requests')
+        .values({
+          request_id: 'cr-console-1',
+          customer_id: customerId,
+          agreement_id: 'agmt-console-1',
+          status: 'PENDING_APPROVAL',
+          status_at: '2026-03-10T09:00:00.000Z',
+          reason_code: 'NO_LONGER_NEEDED',
+          reason_message: 'we <script>alert(1)</script> moved',
+          status_message: null,
+          requested_at: '2026-03-10T08:59:00.000Z',
+          created_at: toDbTime(now),
+          updated_at: toDbTime(now),
+        })
+        .execute();
+      await db
+        .insertInto('customer_billing_adjustments')
+        .values({
+          adjustment_id: 'ba-console-1',
+          customer_id: customerId,
+          agreement_id: 'agmt-console-1',
+          amount: '-12.50',
+          currency_code: 'USD',
+          reason_code: '<script>x</script>',
+          original_invoice_id: 'inv-1',
+          completed_at: '2026-03-10T09:30:00.000Z',
+          created_at: toDbTime(now),
+        })
+        .execute();
+      page = await get(`/admin/customers/${customerId}`);
+      expect(page.text).toContain('<span class="state state-pending_approval">pending approval</span>');
+      expect(page.text).toContain('2026-03-10 08:59');
+      expect(page.text).toContain('NO_LONGER_NEEDED<br><small>we &lt;script&gt;alert(1)&lt;/script&gt; moved</small>');
+      expect(page.text).toMatch(
+        /<td>2026-03-10 09:30<\/td><td class="num">-12.50<\/td><td>USD<\/td><td>&lt;script&gt;x&lt;\/script&gt;<\/td>/,
+      );
+      expect(page.text).not.toContain('<script>');
+      expect(page.text).not.toContain('No cancellation requests.');
+      expect(page.text).not.toContain('No billing adjustments.');
     });
   });
 });

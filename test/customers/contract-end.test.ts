@@ -1,5 +1,5 @@
 import { AgreementDetailsRepository } from '../../src/customers/agreement-details.repository';
-import { planEndAlerts } from '../../src/customers/contract-end';
+import { endingSoonDays, planEndAlerts } from '../../src/customers/contract-end';
 import { ContractEndRepository } from '../../src/customers/contract-end.repository';
 import { ContractEndWatch } from '../../src/customers/contract-end-watch';
 import { captureLogger } from '../support/log-capture';
@@ -32,6 +32,27 @@ describe('contract-ending-soon plan (pure)', () => {
     expect(plan(new Date(END.getTime() + 1))).toEqual({ record: [], announce: null });
     expect(plan(daysBefore(5), 'REPLACE').announce).toBe(7);
     expect(plan(daysBefore(5), null).announce).toBe(7);
+  });
+});
+
+describe('the console badge (pure)', () => {
+  const badge = (now: Date, behavior: string | null = 'EXPIRE', end: Date | null = END, days = [7, 60, 30]) =>
+    endingSoonDays({ endTime: end, endTimeBehavior: behavior }, now, days);
+
+  it('days left, rounded up, inside the widest threshold only', () => {
+    expect(badge(daysBefore(60))).toBe(60);
+    expect(badge(new Date(daysBefore(60).getTime() - 1))).toBeNull();
+    expect(badge(new Date(daysBefore(20).getTime() + 1))).toBe(20);
+    expect(badge(daysBefore(20), 'REPLACE')).toBe(20);
+    expect(badge(daysBefore(20), null)).toBe(20);
+  });
+
+  it('none when it renews by itself, has no end, has ended, or no threshold is configured', () => {
+    expect(badge(daysBefore(20), 'RENEW')).toBeNull();
+    expect(badge(daysBefore(20), 'renew')).toBeNull();
+    expect(badge(daysBefore(20), 'EXPIRE', null)).toBeNull();
+    expect(badge(END)).toBeNull();
+    expect(badge(daysBefore(20), 'EXPIRE', END, [])).toBeNull();
   });
 });
 
