@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { startHarness, legacySubscription, type Harness } from '../support/harness';
 import { postgresAvailable } from '../support/stores';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
+import { until } from '../support/until';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createPrng } from '../../src/simulator/faults/prng';
 import { cases, report, seedFor } from './figures';
@@ -23,7 +23,6 @@ import { cases, report, seedFor } from './figures';
  */
 const onPostgres = postgresAvailable('a store outage during traffic');
 
-const ROOT = join(__dirname, '..', '..');
 const API_KEY = 'store-outage-api-key-0123456789abcdef';
 const OUTAGE_MS = cases(30, 30) * 1000;
 const BUYERS = 12;
@@ -70,47 +69,7 @@ async function cuttableProxy(host: string, port: number) {
   };
 }
 
-interface ServiceProcess {
-  readonly child: ChildProcess;
-  readonly logs: string[];
-  readonly ready: Promise<string>;
-  readonly exit: Promise<number | null>;
-}
-
-function startService(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  let ready: (url: string) => void = () => undefined;
-  const readyP = new Promise<string>((r) => (ready = r));
-  child.stdout!.on('data', (d: Buffer) => {
-    for (const line of d.toString('utf8').split('\n').filter(Boolean)) {
-      logs.push(line);
-      if (line.includes('marketplace-bridge listening')) {
-        const port = /"port":(\d+)/.exec(line)?.[1];
-        if (port) ready(`http://127.0.0.1:${port}`);
-      }
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => logs.push(d.toString('utf8')));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, logs, ready: readyP, exit };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 (onPostgres ? describe : describe.skip)('a store outage during traffic (PostgreSQL)', () => {
   jest.setTimeout(300_000);
@@ -137,7 +96,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
 
-    service = startService({
+    service = startServiceProcess({
       PORT: '0',
       LOG_LEVEL: 'info',
       MARKETPLACE_MODE: 'aws',
@@ -189,10 +148,14 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     const during = subs.slice(BUYERS / 2);
     for (const s of before) await h.sim.confirm(s.id);
     await h.sim.flushNotifications();
-    await waitFor('the first buyers to be active', 30_000, async () => {
-      const st = await statusOf();
-      return before.every((s) => st.get(s.customerIdentifier!) === 'active') ? true : undefined;
-    });
+    await until(
+      'the first buyers to be active',
+      async () => {
+        const st = await statusOf();
+        return before.every((s) => st.get(s.customerIdentifier!) === 'active') ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
 
     // The usage client: one record at a time per buyer, each retried with its key until answered.
     const accepted = new Map<string, { customer: string; quantity: number }>();
@@ -253,14 +216,18 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     for (const s of ended) await h.sim.endNow(s.id);
     await h.sim.flushNotifications();
     let readyDuring = 0;
-    await waitFor('readiness to report the store', 15_000, async () => {
-      // A kept-alive connection the server closed meanwhile fails once; the next probe reconnects
-      // (the process being alive throughout is checked below).
-      const r = await fetch(`${url}/readyz`).catch(() => undefined);
-      if (!r) return undefined;
-      readyDuring = r.status;
-      return r.status === 503 ? true : undefined;
-    });
+    await until(
+      'readiness to report the store',
+      async () => {
+        // A kept-alive connection the server closed meanwhile fails once; the next probe reconnects
+        // (the process being alive throughout is checked below).
+        const r = await fetch(`${url}/readyz`).catch(() => undefined);
+        if (!r) return undefined;
+        readyDuring = r.status;
+        return r.status === 503 ? true : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
     const acceptedAtCut = accepted.size;
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
     const acceptedDuringOutage = accepted.size - acceptedAtCut;
@@ -272,10 +239,14 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
     // Every notification received during the outage comes back after its visibility timeout.
     const expected = new Map(subs.map((s) => [s.customerIdentifier!, ended.includes(s) ? 'unsubscribed' : 'active']));
-    await waitFor('every notification to be applied', 150_000, async () => {
-      const st = await statusOf();
-      return [...expected].every(([ci, status]) => st.get(ci) === status) ? true : undefined;
-    }).catch(async (error: unknown) => {
+    await until(
+      'every notification to be applied',
+      async () => {
+        const st = await statusOf();
+        return [...expected].every(([ci, status]) => st.get(ci) === status) ? true : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 250 },
+    ).catch(async (error: unknown) => {
       const st = await statusOf();
       throw new Error(
         `${String(error)}: ${JSON.stringify([...expected].map(([ci, want]) => [ci, want, st.get(ci)]))}\n${service!.logs.slice(-40).join('\n')}`,

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { ProductConfig } from '../../src/products/product-config';
 import { METERING_SENDER_LEASE } from '../../src/metering/sender-lease';
 import { startHarness, type Harness } from '../support/harness';
 import { postgresAvailable } from '../support/stores';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
+import { until } from '../support/until';
 import { setState } from '../metering/metering-support';
 
 /**
@@ -18,7 +18,6 @@ import { setState } from '../metering/metering-support';
  */
 const onPostgres = postgresAvailable('three service processes, one AWS quota');
 
-const ROOT = join(__dirname, '..', '..');
 const HOUR = 3_600_000;
 const CUSTOMERS = 400;
 const LEASE_SECONDS = 5;
@@ -63,33 +62,6 @@ async function observer(upstream: string): Promise<{ url: string; calls: Observe
   };
 }
 
-interface ServiceProcess {
-  readonly child: ChildProcess;
-  readonly logs: string[];
-  readonly ready: Promise<void>;
-  readonly exit: Promise<number | null>;
-}
-
-function startServiceProcess(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  let ready: () => void = () => undefined;
-  const readyP = new Promise<void>((r) => (ready = r));
-  child.stdout!.on('data', (d: Buffer) => {
-    for (const line of d.toString('utf8').split('\n').filter(Boolean)) {
-      logs.push(line);
-      if (line.includes('marketplace-bridge listening')) ready();
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => logs.push(d.toString('utf8')));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, logs, ready: readyP, exit };
-}
-
 /** The most calls of `calls` inside any one-second window. */
 function peakPerSecond(times: number[]): number {
   const sorted = [...times].sort((a, b) => a - b);
@@ -100,16 +72,6 @@ function peakPerSecond(times: number[]): number {
     peak = Math.max(peak, end - start + 1);
   }
   return peak;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 (onPostgres ? describe : describe.skip)('three service processes on one PostgreSQL database, one AWS quota', () => {
@@ -198,15 +160,19 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
     // Mid-emission: the lease holder has made some calls; kill it without warning.
     const meteringCalls = () => proxy.calls.filter((c) => c.target.endsWith('.BatchMeterUsage'));
-    const holderPid = await waitFor('the sender to be part-way through', 90_000, async () => {
-      if (meteringCalls().length < 15) return undefined;
-      const lease = await h.db.store.db
-        .selectFrom('leases')
-        .select(['holder'])
-        .where('name', '=', METERING_SENDER_LEASE)
-        .executeTakeFirst();
-      return lease ? Number(lease.holder.split('-')[0]) : undefined;
-    });
+    const holderPid = await until(
+      'the sender to be part-way through',
+      async () => {
+        if (meteringCalls().length < 15) return undefined;
+        const lease = await h.db.store.db
+          .selectFrom('leases')
+          .select(['holder'])
+          .where('name', '=', METERING_SENDER_LEASE)
+          .executeTakeFirst();
+        return lease ? Number(lease.holder.split('-')[0]) : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 100 },
+    );
     const victim = processes.find((p) => p.child.pid === holderPid);
     expect(victim).toBeDefined();
     const callsBeforeKill = meteringCalls().length;
@@ -214,11 +180,15 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     await victim!.exit;
 
     // The others take over and finish: every bucket accepted.
-    await waitFor('every record to be accepted', 120_000, async () => {
-      const counts = await h.container.meterBuckets.countByState();
-      const open = Object.entries(counts).filter(([state, n]) => state !== 'accepted' && n > 0);
-      return open.length === 0 && (counts.accepted ?? 0) > 0 ? counts : undefined;
-    });
+    await until(
+      'every record to be accepted',
+      async () => {
+        const counts = await h.container.meterBuckets.countByState();
+        const open = Object.entries(counts).filter(([state, n]) => state !== 'accepted' && n > 0);
+        return open.length === 0 && (counts.accepted ?? 0) > 0 ? counts : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
     const newHolder = await h.db.store.db
       .selectFrom('leases')
       .select(['holder'])
