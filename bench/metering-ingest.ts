@@ -16,7 +16,8 @@ import { createLogger } from '../src/platform/logger';
 import { ProductCatalog } from '../src/products/product-config';
 import { reportFigure } from './figures';
 import { ingestionFloor } from './ingest-floor';
-import { activeCustomers, benchPostgresStore, benchProduct, benchStore } from './metering-bench-support';
+import { openBenchStore } from './bench-store';
+import { activeCustomers, benchProduct, benchStore } from './metering-bench-support';
 import type { Store } from '../src/store/database';
 
 async function main(): Promise<void> {
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
       options: { batchWindow: batchMeterUsageWindow, meterUsageWindow },
     });
   const ledger = ledgerOn(store);
-  const pg = await benchPostgresStore();
+  const pg = process.env.TEST_DATABASE_URL ? await openBenchStore('postgres') : undefined;
   // Records name customers by CustomerIdentifier, the same on both engines.
   if (pg) await activeCustomers(pg.store, identifiers, activatedAt);
   const pgLedger = pg ? ledgerOn(pg.store) : undefined;
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   });
   floor.close();
   await store.close();
-  await pg?.drop();
+  await pg?.dispose();
 }
 
 void main();

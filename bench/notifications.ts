@@ -5,12 +5,7 @@
  * Usage: node -r @swc-node/register bench/notifications.ts [messages=5000] [consumers=4] [sqlite|postgres|both]
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Client } from 'pg';
 import { NotificationQueueConsumer } from '../handlers/queue-notification.consumer';
 import { createAwsClients } from '../src/aws/clients';
 import { SdkEntitlementReader } from '../src/aws/entitlement-reader.gateway';
@@ -22,7 +17,7 @@ import { DomainEventBus } from '../src/platform/domain-events';
 import { createLogger } from '../src/platform/logger';
 import { ProductCatalog, type ProductConfig } from '../src/products/product-config';
 import { startSimulator } from '../src/simulator';
-import { openStore } from '../src/store/database';
+import { openBenchStore } from './bench-store';
 import { reportFigure } from './figures';
 
 const product: ProductConfig = {
@@ -52,32 +47,14 @@ function envelope(i: number, action: string, at: Date): string {
   });
 }
 
-async function pgQuery(url: string, text: string): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
 export async function benchNotifications(
   total = 5000,
   consumerCount = 4,
   dialect: 'sqlite' | 'postgres' = 'sqlite',
 ): Promise<{ perSecond: number; seconds: number }> {
   const sim = await startSimulator({ quotas: { batchMeterUsage: 0, meterUsage: 0, getEntitlements: 0 } });
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-'));
   // PostgreSQL: a schema of its own, created here and dropped at the end; nobody's tables are touched.
-  const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `bench_${randomBytes(6).toString('hex')}`;
-  if (dialect === 'postgres') await pgQuery(pgUrl, `create schema ${schema}`);
-  const store =
-    dialect === 'postgres'
-      ? openStore({ kind: 'postgres', url: pgUrl, schema })
-      : openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
-  await store.migrate();
+  const { store, dispose } = await openBenchStore(dialect);
   const aws = createAwsClients({
     region: 'us-east-1',
     endpoints: { metering: sim.url, entitlement: sim.url, sqs: sim.url },
@@ -132,9 +109,7 @@ export async function benchNotifications(
     .executeTakeFirst();
   aws.destroy();
   await sim.stop();
-  await store.close();
-  if (dialect === 'postgres') await pgQuery(pgUrl, `drop schema ${schema} cascade`);
-  rmSync(dir, { recursive: true, force: true });
+  await dispose();
   const perSecond = total / seconds;
   console.log(
     `notifications: ${total} messages, ${consumerCount} consumers, ${dialect}: ${seconds.toFixed(2)} s, ${perSecond.toFixed(0)} messages/s, events stored ${Number(applied?.n)}, rss +${((process.memoryUsage().rss - memBefore) / 1e6).toFixed(0)} MB`,

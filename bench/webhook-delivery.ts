@@ -5,23 +5,18 @@
  * the same concurrency and a fresh connection per POST (and, for scale, with keep-alive).
  * Usage: node -r @swc-node/register bench/webhook-delivery.ts [events=2000] [customers=200] [sqlite|postgres]
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Client } from 'pg';
 import type { CustomerView } from '../src/customers/customer-view';
 import { systemClock } from '../src/platform/clock';
 import { createLogger } from '../src/platform/logger';
-import { openStore } from '../src/store/database';
 import { DeliveryRepository } from '../src/webhooks/delivery.repository';
 import { WebhookDispatcher } from '../src/webhooks/dispatcher';
 import { EndpointRepository } from '../src/webhooks/endpoint.repository';
 import { appendOutboxEvent } from '../src/webhooks/outbox.repository';
 import { createWebhookTransport } from '../src/webhooks/webhook-transport.gateway';
+import { openBenchStore } from './bench-store';
 
 const CONCURRENCY = 8;
 
@@ -53,16 +48,6 @@ function customer(i: number, now: Date): CustomerView {
     version: 3,
     entitlements: [],
   };
-}
-
-async function pgQuery(url: string, text: string): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
 }
 
 /** `total` POSTs of `body`, `CONCURRENCY` at a time: posts per second. */
@@ -102,15 +87,7 @@ export async function benchWebhookDelivery(total = 2000, customers = 200, dialec
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-'));
-  const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `bench_${randomBytes(6).toString('hex')}`;
-  if (dialect === 'postgres') await pgQuery(pgUrl, `create schema ${schema}`);
-  const store =
-    dialect === 'postgres'
-      ? openStore({ kind: 'postgres', url: pgUrl, schema })
-      : openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
-  await store.migrate();
+  const { store, dispose } = await openBenchStore(dialect);
   const endpoints = new EndpointRepository(store.db);
   const deliveries = new DeliveryRepository(store.db, store.dialect);
   await endpoints.create({ url, kind: 'standard' }, systemClock.now());
@@ -163,9 +140,7 @@ export async function benchWebhookDelivery(total = 2000, customers = 200, dialec
   const reused = await barePostLoop(url, body, total, keepAlive);
   keepAlive.destroy();
 
-  await store.close();
-  if (dialect === 'postgres') await pgQuery(pgUrl, `drop schema ${schema} cascade`);
-  rmSync(dir, { recursive: true, force: true });
+  await dispose();
   receiver.close();
   console.log(
     `webhook-delivery: ${total} events over ${customers} customers, ${dialect}, ${CONCURRENCY} in flight, ${Buffer.byteLength(body)} B bodies: ` +
