@@ -226,7 +226,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
         readyDuring = r.status;
         return r.status === 503 ? true : undefined;
       },
-      { timeoutMs: 15_000, intervalMs: 250 },
+      // Any time while the store is still away (on a loaded machine the first probes can be slow).
+      { timeoutMs: Math.max(15_000, OUTAGE_MS - (Date.now() - outageStarted) - 1_000), intervalMs: 250 },
     );
     const acceptedAtCut = accepted.size;
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
