@@ -1,5 +1,4 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { adminKeyFor, verifyPassword, type PasswordHash } from '../src/console/admin-credentials';
 import { PROBLEM_STATES, type ProblemState } from '../src/console/console.repository';
 import type { ConsoleService } from '../src/console/console.service';
@@ -61,33 +60,6 @@ export function adminGate(sessions: SessionCodec): RequestHandler {
     }
     next(new AppError('Sign in to the console first (POST /admin/login).', { code: 'unauthorized', httpStatus: 401 }));
   };
-}
-
-/** `POST /admin/login` per client IP (each attempt costs an scrypt derivation). */
-export function adminLoginRateLimit(perMinute: number): RequestHandler {
-  if (perMinute <= 0) return (_req, _res, next) => next();
-  const limiter = rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    validate: { trustProxy: false, xForwardedForHeader: false },
-    handler: (_req, res) => {
-      res
-        .status(429)
-        .type('application/problem+json')
-        .send(
-          JSON.stringify({
-            type: 'about:blank',
-            title: 'Too Many Requests',
-            status: 429,
-            code: 'rate_limited',
-            detail: 'Too many sign-in attempts from this address. Wait a minute.',
-          }),
-        );
-    },
-  });
-  return (req, res, next) => (req.method === 'POST' ? limiter(req, res, next) : next());
 }
 
 /** The seller console (README "Console"): pages under `/admin`, its static assets under `/assets`. */
