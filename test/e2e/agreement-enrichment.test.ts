@@ -1,10 +1,10 @@
 import request from 'supertest';
 import { MarketplaceAgreementClient } from '@aws-sdk/client-marketplace-agreement';
-import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
+import type { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
 import { SdkAgreementReader } from '../../src/aws/agreement-reader.gateway';
 import { AgreementDetailsRepository } from '../../src/customers/agreement-details.repository';
 import { AwsCallError } from '../../src/aws/sdk-errors';
-import { TEST_API_KEY, type Harness } from '../support/harness';
+import { TEST_API_KEY, startQueueConsumer, type Harness } from '../support/harness';
 import { until } from '../support/until';
 import { licenseProduct, meteringHarness } from '../metering/metering-support';
 import type { ManualClock } from '../../src/platform/clock';
@@ -23,15 +23,7 @@ describe('Agreement API enrichment through the simulator', () => {
 
   beforeEach(async () => {
     h = await meteringHarness();
-    consumer = new NotificationQueueConsumer({
-      name: 'eventbridge',
-      queueUrl: h.sim.queueUrl('marketplace-eventbridge'),
-      sqs: h.aws.sqs,
-      processor: h.container.eventProcessor,
-      logger: h.logger,
-      waitTimeSeconds: 1,
-    });
-    consumer.start();
+    consumer = startQueueConsumer(h, 'marketplace-eventbridge');
   });
   afterEach(async () => {
     await consumer.stop();

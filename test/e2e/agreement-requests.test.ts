@@ -5,8 +5,8 @@ import {
   SendAgreementCancellationRequestCommand,
 } from '@aws-sdk/client-marketplace-agreement';
 import request from 'supertest';
-import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
-import { TEST_API_KEY, type Harness } from '../support/harness';
+import type { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
+import { TEST_API_KEY, startQueueConsumer, type Harness } from '../support/harness';
 import { until } from '../support/until';
 import { licenseProduct, meteringHarness } from '../metering/metering-support';
 import type { ManualClock } from '../../src/platform/clock';
@@ -35,15 +35,7 @@ describe('cancellation request and billing adjustment through the simulator', ()
       env: { METERING_FINAL_FLUSH_DELAY_MINUTES: '0' },
       simulator: { unsubscribeDelayMs: 400, billingAdjustmentDelayMs: 50 },
     });
-    consumer = new NotificationQueueConsumer({
-      name: 'eventbridge',
-      queueUrl: h.sim.queueUrl('marketplace-eventbridge'),
-      sqs: h.aws.sqs,
-      processor: h.container.eventProcessor,
-      logger: h.logger,
-      waitTimeSeconds: 1,
-    });
-    consumer.start();
+    consumer = startQueueConsumer(h, 'marketplace-eventbridge');
   });
   afterEach(async () => {
     await consumer.stop();

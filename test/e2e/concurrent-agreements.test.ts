@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
-import { TEST_API_KEY, type Harness } from '../support/harness';
+import type { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
+import { TEST_API_KEY, startQueueConsumer, type Harness } from '../support/harness';
 import { until } from '../support/until';
 import { licenseProduct, meteringHarness } from '../metering/metering-support';
 import type { ManualClock } from '../../src/platform/clock';
@@ -20,15 +20,7 @@ describe('concurrent agreements and renewals through the simulator', () => {
 
   beforeEach(async () => {
     h = await meteringHarness({ simulator: { unsubscribeDelayMs: 60_000 } });
-    consumer = new NotificationQueueConsumer({
-      name: 'eventbridge',
-      queueUrl: h.sim.queueUrl('marketplace-eventbridge'),
-      sqs: h.aws.sqs,
-      processor: h.container.eventProcessor,
-      logger: h.logger,
-      waitTimeSeconds: 1,
-    });
-    consumer.start();
+    consumer = startQueueConsumer(h, 'marketplace-eventbridge');
   });
   afterEach(async () => {
     await consumer.stop();

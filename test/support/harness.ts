@@ -11,6 +11,7 @@ import type { Logger } from '../../src/platform/logger';
 import type { ProductConfig } from '../../src/products/product-config';
 import type { SpecViolation } from '../../routes/support/response-conformance';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import { NotificationQueueConsumer } from '../../handlers/queue-notification.consumer';
 import { captureLogger } from './log-capture';
 import { openTestStore, type Dialect, type TestStore } from './stores';
 
@@ -143,4 +144,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
     },
   };
+}
+
+/**
+ * The real queue consumer on one of the simulator's notification queues, feeding the harness's
+ * event processor, polling with a 1 s wait so a test's `stop()` is quick. Started.
+ */
+export function startQueueConsumer(h: Harness, queue: string, name = queue.replace(/^marketplace-/, '')): NotificationQueueConsumer {
+  const consumer = new NotificationQueueConsumer({
+    name,
+    queueUrl: h.sim.queueUrl(queue),
+    sqs: h.aws.sqs,
+    processor: h.container.eventProcessor,
+    logger: h.logger,
+    waitTimeSeconds: 1,
+  });
+  consumer.start();
+  return consumer;
 }
