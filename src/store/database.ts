@@ -65,6 +65,10 @@ export function openStore(config: StoreConfig): Store {
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one that loses it between two statements (a transaction awaiting other
+  // work): pg emits that on the client, where nobody listens. Its next statement fails, the
+  // transaction rolls back with it, and the pool discards the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return createStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', config.schema);
 }
 
