@@ -50,8 +50,12 @@ export function isTransientDbError(error: unknown): boolean {
       '40P01',
     ].includes(code) ||
     code.startsWith('08') ||
-    // node-postgres reports a dropped connection and a pool connect timeout without a code.
-    /^Connection terminated|timeout exceeded when trying to connect/.test(message)
+    // node-postgres reports a dropped connection and a pool connect timeout without a code, and a
+    // statement (or the rollback Kysely raises in place of the first error) on a client whose
+    // connection was lost inside a transaction as "… is not queryable".
+    /^Connection terminated|timeout exceeded when trying to connect|^Client (has encountered a connection error|was closed) and is not queryable/.test(
+      message,
+    )
   );
 }
 
