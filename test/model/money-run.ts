@@ -57,6 +57,12 @@ interface RunFigures {
   outages: number;
   faultSets: number;
   faultedCalls: number;
+  /** Notification copies whose processing failed (store away, an AWS call refused), delivered again later. */
+  failedCopies: number;
+  /** Registrations answered 503 because ResolveCustomer or GetEntitlements was refused. */
+  registrationsRefused: number;
+  /** ResolveCustomer calls the simulator refused (GetEntitlements refusals show as failed deliveries and registrations). */
+  refusedResolveCustomerCalls: number;
 }
 
 const figures: RunFigures = {
@@ -72,6 +78,9 @@ const figures: RunFigures = {
   outages: 0,
   faultSets: 0,
   faultedCalls: 0,
+  registrationsRefused: 0,
+  failedCopies: 0,
+  refusedResolveCustomerCalls: 0,
 };
 
 function buyerAt(m: Readonly<MoneyModel>, n: number, ok: (b: ModelBuyer) => boolean): ModelBuyer | undefined {
@@ -86,7 +95,10 @@ async function registerBuyer(m: MoneyModel, r: Real, b: ModelBuyer, instance: nu
     expect(status).toBe(503);
     return;
   }
-  expect(status).toBe(303);
+  // ResolveCustomer or GetEntitlements refused (throttled, 5xx): the buyer is asked to try again.
+  // Whatever was stored before the failure stays, and a later registration completes it.
+  if (r.awsFaults && status === 503) figures.registrationsRefused++;
+  else expect(status).toBe(303);
   const sub = r.h.sim.subscription(b.simId);
   const found = await r
     .pick(instance)
@@ -95,6 +107,10 @@ async function registerBuyer(m: MoneyModel, r: Real, b: ModelBuyer, instance: nu
         ? { productCode: sub.productCode, customerIdentifier: sub.customerIdentifier }
         : { productCode: sub.productCode, customerAWSAccountId: sub.customerAWSAccountId, licenseArn: sub.licenseArn },
     );
+  if (status !== 303) {
+    if (found) b.customerId = found.id;
+    return;
+  }
   expect(found).toBeDefined();
   b.customerId = found!.id;
 }
@@ -165,8 +181,9 @@ function commandArbitraries(instances: number): Array<fc.Arbitrary<Cmd>> {
         `deliver(${seed},@${i})`,
         () => true,
         async (m, r) => {
-          await r.deliver(seed, i);
-          m.delivered();
+          const stats = await r.deliver(seed, i);
+          // A copy that failed (an AWS call refused while faults are on) is delivered again later.
+          if (stats.failed === 0) m.delivered();
         },
       ),
     ),
@@ -315,6 +332,8 @@ function commandArbitraries(instances: number): Array<fc.Arbitrary<Cmd>> {
         serverError: fc.constantFrom(0, 0.05, 0.2),
         unprocessed: fc.constantFrom(0, 0.1, 0.3),
         latencyMs: fc.constantFrom(0, 5, 20),
+        // ResolveCustomer and GetEntitlements: throttling and 5xx, each at this rate.
+        others: fc.constantFrom(0, 0, 0.1, 0.3),
       })
       .map((f) =>
         command(
@@ -330,8 +349,11 @@ function commandArbitraries(instances: number): Array<fc.Arbitrary<Cmd>> {
                   unprocessedRate: f.unprocessed,
                   latencyMs: f.latencyMs,
                 },
+                ResolveCustomer: { throttleRate: f.others, serverErrorRate: f.others },
+                GetEntitlements: { throttleRate: f.others, serverErrorRate: f.others },
               },
             });
+            r.awsFaults = f.others > 0;
             figures.faultSets++;
           },
         ),
@@ -340,7 +362,10 @@ function commandArbitraries(instances: number): Array<fc.Arbitrary<Cmd>> {
       command(
         'faults-off',
         () => true,
-        async (_m, r) => r.h.sim.setFaults({}),
+        async (_m, r) => {
+          r.h.sim.setFaults({});
+          r.awsFaults = false;
+        },
       ),
     ),
     inst.map((i) =>
@@ -380,6 +405,7 @@ async function settle(m: MoneyModel, r: Real): Promise<void> {
   m.storeDown = false;
   await r.startPending();
   r.h.sim.setFaults({});
+  r.awsFaults = false;
   // Visibility timeouts of copies that failed during an outage run out.
   r.h.clock.advance(MINUTE);
   for (let k = 0; k < 3; k++) await r.deliver(k, 0);
@@ -429,6 +455,9 @@ async function compare(m: MoneyModel, r: Real): Promise<void> {
   figures.acceptedRecords += m.acceptedCount();
   figures.billedHours += [...billed.values()].filter((q) => q > 0).length;
   figures.faultedCalls += r.h.sim.meteringLog().filter((e) => e.operation === 'BatchMeterUsage' && e.outcome !== 'Success').length;
+  figures.refusedResolveCustomerCalls += r.h.sim
+    .meteringLog()
+    .filter((e) => e.operation === 'ResolveCustomer' && e.outcome !== 'Success').length;
 }
 
 interface ModelRunOptions {
@@ -460,6 +489,7 @@ export async function runMoneyModel(opts: ModelRunOptions): Promise<number> {
         figures.deliveries += real.stats.deliveries;
         figures.notificationCopies += real.stats.copies;
         figures.deferredCopies += real.stats.deferred;
+        figures.failedCopies += real.stats.failedDeliveries;
       } finally {
         await real.close();
       }

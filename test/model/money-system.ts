@@ -88,6 +88,11 @@ export interface DeliveryStats {
 export class MoneySystem {
   readonly instances: ModelInstance[] = [];
   readonly storeSwitch = new StoreSwitch();
+  /**
+   * True while the simulator may fail ResolveCustomer and GetEntitlements calls (throttling, 5xx):
+   * a registration may then answer 503 and a notification fail, to be delivered again.
+   */
+  awsFaults = false;
   readonly stats = { restarts: 0, deliveries: 0, messages: 0, copies: 0, deferred: 0, failedDeliveries: 0, outages: 0, faultSets: 0 };
 
   private constructor(readonly h: Harness & { clock: ManualClock }) {}
@@ -217,7 +222,7 @@ export class MoneySystem {
             await processor.handle(parsed, { dedupeKey: `sqs:${message.MessageId}`, channel: 'sqs:model', body: message.Body ?? '' });
             if (!outcome.has(message.ReceiptHandle!)) outcome.set(message.ReceiptHandle!, true);
           } catch (error) {
-            if (!this.storeSwitch.down) throw error;
+            if (!this.storeSwitch.down && !this.awsFaults) throw error;
             outcome.set(message.ReceiptHandle!, false);
             stats.failed++;
           }
