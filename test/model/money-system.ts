@@ -1,5 +1,4 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import request from 'supertest';
 import { createContainer, type Container } from '../../src/container';
 import { parseQueueMessage } from '../../src/events/envelope';
@@ -10,6 +9,7 @@ import { meteringHarness } from '../metering/metering-support';
 import type { Harness } from '../support/harness';
 import type { ManualClock } from '../../src/platform/clock';
 import type { Dialect } from '../support/stores';
+import { behind, StoreSwitch } from '../support/store-switch';
 
 /** The products of the model test: one legacy SNS product, one licence product notified over EventBridge. */
 export const modelSub: ProductConfig = {
@@ -38,29 +38,6 @@ export const modelLic: ProductConfig = {
 export const MODEL_PRODUCTS = [modelSub, modelLic];
 
 const QUEUES = ['marketplace-subscription', 'marketplace-entitlement', 'marketplace-eventbridge'];
-
-/** A reachable-or-not switch in front of every query of a store: while down, each query fails as a refused connection. */
-export class StoreSwitch implements KyselyPlugin {
-  down = false;
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    return args.node;
-  }
-  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return Promise.resolve(args.result);
-  }
-}
-
-function behind(store: Store, plugin: StoreSwitch): Store {
-  return {
-    db: store.db.withPlugin(plugin),
-    dialect: store.dialect,
-    migrate: () => store.migrate(),
-    isReady: () => store.isReady(),
-    refreshPlannerStatistics: () => store.refreshPlannerStatistics(),
-    close: () => store.close(),
-  };
-}
 
 /** One service instance (a process): its container over its own handle on the shared database. */
 export interface ModelInstance {
