@@ -202,8 +202,6 @@ export class EventProcessor {
     }
     const customer = await customers.lock(tx, found);
     const applied: Applied = await this.applyEvent(tx, customer, event, now, effects);
-    // AWS's free-trial answer, once its agreement is this customer's current one (whichever event made it so).
-    await this.details.confirmFreeTrial(tx, customer.id, now);
     if (snapshot) {
       // License Updated is applied first, so that an empty contract then opens the window over it.
       const end = entitlementsEmptyTransition(event);
@@ -219,6 +217,10 @@ export class EventProcessor {
     await events.setOutcome(event.dedupeKey, applied.outcome, applied.reason ?? null, customer.id, tx);
     // Only an event naming an agreement can be the one its waiting agreement events need.
     if (event.agreementId) await this.replayUnmatched(tx, customer, event.agreementId, now, effects);
+    // AWS's free-trial answer, once its agreement is this customer's current one, whichever event
+    // made it so: this one or one replayed just now (whose details may have been stored by a
+    // transaction that committed while this one ran).
+    await this.details.confirmFreeTrial(tx, customer.id, now);
     return { outcome: applied.outcome, customerId: customer.id, ...(applied.reason === undefined ? {} : { reason: applied.reason }) };
   }
 

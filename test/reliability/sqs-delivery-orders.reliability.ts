@@ -147,8 +147,6 @@ const sortRows = <T>(rows: T[]) => rows.sort((a, b) => (JSON.stringify(a) < JSON
 interface DumpOptions {
   /** Compare `previous_customer_id` (finding 7: off until fixed). */
   readonly withRenewalLink: boolean;
-  /** Compare whether the free trial was confirmed by the Agreement API (finding 8: off on PostgreSQL until fixed). */
-  readonly withFreeTrialConfirmation: boolean;
 }
 
 /**
@@ -167,10 +165,8 @@ interface DumpOptions {
  * - dropped until finding 7 is fixed (`withRenewalLink` off): `previous_customer_id`, which is set
  *   only if the previous agreement's customer is known when the renewal's Purchase Agreement Created
  *   is applied (pinned by the `it.failing` case below);
- * - reduced to set/unset: `free_trial_confirmed_at` (processing clock); on PostgreSQL dropped until
- *   finding 8 is fixed (`withFreeTrialConfirmation` off): an Agreement event replayed once its
- *   customer is known does not confirm the free trial, so two concurrent events of one new customer
- *   can leave it unconfirmed;
+ * - reduced to set/unset: `free_trial_confirmed_at` (processing clock; finding 8, fixed, left it
+ *   unset after a race on PostgreSQL);
  * - kept: status, its event time, rank and bookkeeping, activation, final-window and end times, the
  *   agreement, offer, licence and free-trial fields, the previous customer of a renewal, every
  *   agreement's newest-wins facts, the licences, the entitlements, the agreement details read from
@@ -210,8 +206,7 @@ async function dumpState(db: Kysely<Database>, options: DumpOptions): Promise<Du
             k === 'previous_customer_id' ? name(v) : k === 'subscription_bookkeeping' && typeof v === 'string' ? JSON.parse(v) : plain(v);
         }
         out.entitlements_fetched = c.entitlements_fetched_at !== null;
-        // Finding 8: on PostgreSQL a race can leave it unset (see docs/reliability.md); compared on SQLite.
-        if (options.withFreeTrialConfirmation) out.free_trial_confirmed = c.free_trial_confirmed_at !== null;
+        out.free_trial_confirmed = c.free_trial_confirmed_at !== null;
         return out;
       }),
     ).map((row) => [row.name as string, row]),
@@ -252,7 +247,7 @@ async function deliver(
   dialect: Dialect,
   stream: readonly Captured[],
   phases: ReadonlyArray<readonly Delivery[]>,
-  dumpOptions: DumpOptions = { withRenewalLink: false, withFreeTrialConfirmation: dialect === 'sqlite' },
+  dumpOptions: DumpOptions = { withRenewalLink: false },
 ): Promise<{ dump: Dump; outcomes: Record<string, number>; deadLettered: number; warnings: string }> {
   const store = await openTestStore(dialect);
   const aws = createAwsClients({
@@ -380,7 +375,6 @@ describeDialects('SQS delivery 1–3× in random order (%s)', (dialect) => {
     const inOrder = stream.map((_, i) => ({ message: i }));
     const reference = await deliver(h, dialect, stream, [inOrder], {
       withRenewalLink: true,
-      withFreeTrialConfirmation: dialect === 'sqlite',
     });
     const linked = Object.values(reference.dump.customers as Record<string, Row>).filter((c) => c.previous_customer_id !== null);
     expect(linked).toHaveLength(1);
@@ -397,7 +391,7 @@ describeDialects('SQS delivery 1–3× in random order (%s)', (dialect) => {
       [{ message: renewal }],
       inOrder.filter((d) => d.message !== renewal && d.message !== licence),
     ];
-    const run = await deliver(h, dialect, stream, renewalFirst, { withRenewalLink: true, withFreeTrialConfirmation: dialect === 'sqlite' });
+    const run = await deliver(h, dialect, stream, renewalFirst, { withRenewalLink: true });
     expect(differences(reference.dump, run.dump)).toEqual([]);
   });
 });
