@@ -205,6 +205,7 @@ export class CustomerRepository {
         external_id: null,
         personal_data_erased_at: null,
         previous_customer_id: null,
+        renews_agreement_id: null,
         free_trial_confirmed_at: null,
       };
       await tx.insertInto('customers').values(row).execute();

@@ -23,8 +23,13 @@ export interface RenewalLink {
  * Only a customer of the same product (and, when both are known, the same buyer account) is taken.
  */
 export async function linkRenewal(tx: Db, customerId: string, previousAgreementId: string, now: Date): Promise<RenewalLink> {
-  const self = await tx.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+  let self = await tx.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
   if (!self) return { externalIdMoved: false };
+  if (self.renews_agreement_id === null) {
+    // Kept, so that a previous customer learnt later is linked then (linkWaitingRenewals).
+    await tx.updateTable('customers').set({ renews_agreement_id: previousAgreementId }).where('id', '=', customerId).execute();
+    self = { ...self, renews_agreement_id: previousAgreementId };
+  }
   const previous =
     (await tx
       .selectFrom('customers')
@@ -71,4 +76,32 @@ export async function linkRenewal(tx: Db, customerId: string, previousAgreementI
     .execute();
   await recordCustomerChange(tx, customerId, move ? 'external_id_changed' : 'updated', [], now);
   return { previousCustomerId: previous.id, externalIdMoved: move };
+}
+
+/**
+ * The other half of {@link linkRenewal}: a customer has just been matched to `agreementIds` (an
+ * event of one of them was applied to it, in the caller's transaction, which holds its lock). Every
+ * renewal or replacement of those agreements whose customer was learnt first, and so could not be
+ * linked then, is linked now. On PostgreSQL the renewal's row is locked before it is read (after the
+ * previous customer's, the reverse of linkRenewal's order: a deadlock between the two is reported by
+ * the server and the notification retried).
+ */
+export async function linkWaitingRenewals(tx: Db, previousCustomerId: string, agreementIds: readonly string[], now: Date): Promise<number> {
+  if (agreementIds.length === 0) return 0;
+  const waiting = await tx
+    .selectFrom('customers')
+    .select(['id', 'renews_agreement_id'])
+    .where('renews_agreement_id', 'in', [...agreementIds])
+    .where('previous_customer_id', 'is', null)
+    .where('id', '<>', previousCustomerId)
+    .orderBy('id')
+    .execute();
+  let linked = 0;
+  for (const w of waiting) {
+    if (tx.getExecutor().adapter instanceof PostgresAdapter)
+      await tx.selectFrom('customers').select('id').where('id', '=', w.id).forUpdate().execute();
+    const link = await linkRenewal(tx, w.id, w.renews_agreement_id!, now);
+    if (link.previousCustomerId === previousCustomerId) linked++;
+  }
+  return linked;
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../platform/logger';
 import type { Customer, Entitlement } from '../customers/customer';
 import { AgreementRequestRepository } from '../customers/agreement-requests.repository';
 import type { CustomerRepository } from '../customers/customer.repository';
-import { linkRenewal } from '../customers/renewal-link.repository';
+import { linkRenewal, linkWaitingRenewals } from '../customers/renewal-link.repository';
 import { AgreementDetailsRepository } from '../customers/agreement-details.repository';
 import type { AgreementDetails, AgreementReader, EntitlementReader } from '../customers/ports';
 import { applyTransition, type DomainEffect, type StatusTransition } from '../customers/subscription-state';
@@ -216,7 +216,11 @@ export class EventProcessor {
     }
     await events.setOutcome(event.dedupeKey, applied.outcome, applied.reason ?? null, customer.id, tx);
     // Only an event naming an agreement can be the one its waiting agreement events need.
-    if (event.agreementId) await this.replayUnmatched(tx, customer, event.agreementId, now, effects);
+    if (event.agreementId) {
+      await this.replayUnmatched(tx, customer, event.agreementId, now, effects);
+      // A renewal of this agreement learnt before it waits for this customer to be known.
+      await linkWaitingRenewals(tx, customer.id, [event.agreementId], now);
+    }
     // AWS's free-trial answer, once its agreement is this customer's current one, whichever event
     // made it so: this one or one replayed just now (whose details may have been stored by a
     // transaction that committed while this one ran).

@@ -41,6 +41,8 @@ export interface CustomersTable {
   personal_data_erased_at: DbTime | null;
   /** The customer whose agreement this one renewed or replaced (migration 0011). */
   previous_customer_id: string | null;
+  /** The agreement this customer's agreement renews or replaces, as its Purchase Agreement Created said (migration 0014). */
+  renews_agreement_id: string | null;
   /** When AWS (the Agreement API) confirmed the free-trial flag (migration 0011). */
   free_trial_confirmed_at: DbTime | null;
 }

@@ -53,6 +53,29 @@ describeDialects('event processor: renewals and replacements on %s', (dialect) =
     return first.id;
   }
 
+  it('a renewal learnt before any event of the agreement it renews is linked once that customer is known', async () => {
+    // The new agreement's licence and Created first: the previous agreement's customer does not exist yet.
+    expect((await rig.deliver(licenseUpdated('lu2', 11, L2, 'agmt-2'))).outcome).toBe('applied');
+    expect((await rig.deliver(created('c2', 10, 'agmt-2', 'agmt-1'))).outcome).toBe('applied');
+    expect(await byLicence(L2)).toMatchObject({ previousCustomerId: null });
+    // Then the previous agreement's licence: its customer appears, and the renewal is linked to it.
+    expect((await rig.deliver(licenseUpdated('lu1', 0, L1, 'agmt-1'))).outcome).toBe('applied');
+    const first = await byLicence(L1);
+    expect(await byLicence(L2)).toMatchObject({ previousCustomerId: first.id });
+    // Nothing links twice, and the previous customer is not linked to itself.
+    expect((await rig.deliver(licenseUpdated('lu1b', 1, L1, 'agmt-1'))).outcome).toBe('applied');
+    expect(await byLicence(L2)).toMatchObject({ previousCustomerId: first.id });
+    expect((await rig.customers.findById(first.id))!.previousCustomerId).toBeNull();
+  });
+
+  it('a renewal learnt first is not linked to a customer of another account', async () => {
+    expect((await rig.deliver(licenseUpdated('lu2', 11, L2, 'agmt-2'))).outcome).toBe('applied');
+    expect((await rig.deliver(created('c2', 10, 'agmt-2', 'agmt-1'))).outcome).toBe('applied');
+    const other = `arn:aws:license-manager::111122223333:license:l-0009`;
+    expect((await rig.deliver(licenseUpdated('lu1', 0, other, 'agmt-1', '111122223333'))).outcome).toBe('applied');
+    expect(await byLicence(L2)).toMatchObject({ previousCustomerId: null });
+  });
+
   it.each(['RENEW', 'REPLACE'])(
     '%s: the new customer links to the previous one and takes its externalId (moved, not copied)',
     async (intent) => {

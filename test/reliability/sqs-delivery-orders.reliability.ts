@@ -144,11 +144,6 @@ type Dump = Record<string, unknown>;
 const plain = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v);
 const sortRows = <T>(rows: T[]) => rows.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
-interface DumpOptions {
-  /** Compare `previous_customer_id` (finding 7: off until fixed). */
-  readonly withRenewalLink: boolean;
-}
-
 /**
  * The whole observable state after a delivery, normalized so that two stores can be compared:
  * customers are named by their Marketplace identity instead of their generated id, and columns
@@ -162,9 +157,6 @@ interface DumpOptions {
  *   (`stale` or `duplicate` says which copy came first, by design); the webhook outbox (the app is
  *   told what the service learnt when it learnt it: an end delivered before its activation makes the
  *   activation stale, so the app gets `customer.ended` without a `customer.activated`, by design);
- * - dropped until finding 7 is fixed (`withRenewalLink` off): `previous_customer_id`, which is set
- *   only if the previous agreement's customer is known when the renewal's Purchase Agreement Created
- *   is applied (pinned by the `it.failing` case below);
  * - reduced to set/unset: `free_trial_confirmed_at` (processing clock; finding 8, fixed, left it
  *   unset after a race on PostgreSQL);
  * - kept: status, its event time, rank and bookkeeping, activation, final-window and end times, the
@@ -173,7 +165,7 @@ interface DumpOptions {
  *   AWS, cancellation requests and billing adjustments, which notification each event row belongs to
  *   and its customer.
  */
-async function dumpState(db: Kysely<Database>, options: DumpOptions): Promise<Dump> {
+async function dumpState(db: Kysely<Database>): Promise<Dump> {
   const customers = (await db.selectFrom('customers').selectAll().execute()) as Row[];
   const nameOf = new Map<string, string>();
   for (const c of customers) {
@@ -201,7 +193,6 @@ async function dumpState(db: Kysely<Database>, options: DumpOptions): Promise<Du
         const out: Row = { name: name(c.id) };
         for (const [k, v] of Object.entries(c)) {
           if (['id', 'created_at', 'updated_at', 'version', 'entitlements_fetched_at', 'free_trial_confirmed_at'].includes(k)) continue;
-          if (k === 'previous_customer_id' && !options.withRenewalLink) continue;
           out[k] =
             k === 'previous_customer_id' ? name(v) : k === 'subscription_bookkeeping' && typeof v === 'string' ? JSON.parse(v) : plain(v);
         }
@@ -247,7 +238,6 @@ async function deliver(
   dialect: Dialect,
   stream: readonly Captured[],
   phases: ReadonlyArray<readonly Delivery[]>,
-  dumpOptions: DumpOptions = { withRenewalLink: false },
 ): Promise<{ dump: Dump; outcomes: Record<string, number>; deadLettered: number; warnings: string }> {
   const store = await openTestStore(dialect);
   const aws = createAwsClients({
@@ -288,7 +278,7 @@ async function deliver(
     for (const q of QUEUES) deadLettered += await queueCounts(aws.sqs, sim, `${q}-dlq`);
     const outcomes: Record<string, number> = {};
     for (const c of container.consumers) for (const [k, n] of Object.entries(c.outcomeCounts())) outcomes[k] = (outcomes[k] ?? 0) + n;
-    return { dump: await dumpState(store.store.db, dumpOptions), outcomes, deadLettered, warnings: text() };
+    return { dump: await dumpState(store.store.db), outcomes, deadLettered, warnings: text() };
   } finally {
     for (const c of container.consumers) await c.stop();
     aws.destroy();
@@ -360,11 +350,10 @@ describeDialects('SQS delivery 1–3× in random order (%s)', (dialect) => {
     report(figures);
   });
 
-  // Finding 7 (seed 628189954 on SQLite, trial 2): a renewal's Purchase Agreement Created applied
-  // before any event of the agreement it renews leaves the new customer without its
-  // previousCustomerId (and the app's externalId does not move), because the link is looked for
-  // only then. Marked failing until it is fixed; then drop `.failing` and `withRenewalLink`.
-  it.failing('a renewal delivered before the agreement it renews still links the two customers', async () => {
+  // Finding 7 (seed 628189954 on SQLite, trial 2; fixed): a renewal's Purchase Agreement Created
+  // applied before any event of the agreement it renews left the new customer without its
+  // previousCustomerId (and the app's externalId did not move): the link was looked for only then.
+  it('a renewal delivered before the agreement it renews still links the two customers', async () => {
     h = await startHarness({ products: [legacySubscription, legacyContract, licenseContract] });
     const stream = await captureStream(h.sim, h.aws.sqs);
     const renewal = stream.findIndex((m) => {
@@ -373,9 +362,7 @@ describeDialects('SQS delivery 1–3× in random order (%s)', (dialect) => {
     });
     expect(renewal).toBeGreaterThanOrEqual(0);
     const inOrder = stream.map((_, i) => ({ message: i }));
-    const reference = await deliver(h, dialect, stream, [inOrder], {
-      withRenewalLink: true,
-    });
+    const reference = await deliver(h, dialect, stream, [inOrder]);
     const linked = Object.values(reference.dump.customers as Record<string, Row>).filter((c) => c.previous_customer_id !== null);
     expect(linked).toHaveLength(1);
     const agreementOf = (i: number) => (JSON.parse(stream[i]!.body) as { resources?: string[] }).resources?.[0];
@@ -391,7 +378,7 @@ describeDialects('SQS delivery 1–3× in random order (%s)', (dialect) => {
       [{ message: renewal }],
       inOrder.filter((d) => d.message !== renewal && d.message !== licence),
     ];
-    const run = await deliver(h, dialect, stream, renewalFirst, { withRenewalLink: true });
+    const run = await deliver(h, dialect, stream, renewalFirst);
     expect(differences(reference.dump, run.dump)).toEqual([]);
   });
 });

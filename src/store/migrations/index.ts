@@ -11,6 +11,7 @@ import * as m0008 from './0008-leases';
 import * as m0009 from './0009-app-integration';
 import * as m0010 from './0010-console';
 import * as m0011 from './0011-agreement-requests';
+import * as m0014 from './0014-renewals-awaiting-previous';
 
 /**
  * Forward-only, numbered migrations. Never edit a released one: add the next number.
@@ -33,4 +34,5 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0009-app-integration', up: m0009.up },
   { name: '0010-console', up: m0010.up },
   { name: '0011-agreement-requests', up: m0011.up },
+  { name: '0014-renewals-awaiting-previous', up: m0014.up },
 ];
