@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 
-export async function startHelloWorld(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startHelloWorld(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
   const app = express();
   app.get('/', (_req, res) => {
     res.json({ hello: 'world' });
@@ -15,9 +15,12 @@ export async function startHelloWorld(): Promise<{ url: string; close: () => Pro
     res.json({ received: Object.keys((req.body as object | undefined) ?? {}).length });
   });
   const server = app.listen(0, '127.0.0.1');
+  let requests = 0;
+  server.on('request', () => requests++);
   await new Promise<void>((r) => server.once('listening', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

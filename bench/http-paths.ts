@@ -5,6 +5,9 @@
  * times), so a change in the machine's load colours both sides alike. The load generator runs in
  * its own process (bench/load-client.ts, autocannon, 10 connections).
  * Usage: node -r @swc-node/register bench/http-paths.ts [seconds per measurement=2] [rounds=3]
+ * Beside each rate it prints the CPU time this process spent per request answered (both servers
+ * run here, the load generator elsewhere): on a shared machine the rates swing with the neighbours'
+ * load, the CPU cost of a request much less.
  * BENCH_PROFILE=<case> (healthz, access, usage, …) writes a CPU profile of the service during each of
  * that case's measurements to bench-profile-<case>-<round>.cpuprofile (open it in Chrome DevTools).
  */
@@ -24,7 +27,7 @@ import { systemClock } from '../src/platform/clock';
 import { createLogger } from '../src/platform/logger';
 import type { ProductConfig } from '../src/products/product-config';
 import { openStore } from '../src/store/database';
-import { reportFigure } from './figures';
+import { median, reportFigure } from './figures';
 import { startHelloWorld } from './hello-world';
 
 const product: ProductConfig = {
@@ -97,6 +100,8 @@ async function main(): Promise<void> {
       ),
     );
   const server = container.app.listen(0, '127.0.0.1');
+  let served = 0;
+  server.on('request', () => served++);
   await new Promise<void>((r) => server.once('listening', () => r()));
   const service = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const hello = await startHelloWorld();
@@ -125,6 +130,8 @@ async function main(): Promise<void> {
   // Warm-up: JIT, prepared statements, the validator's compiled schemas.
   for (const c of Object.values(cases)) await load({ ...c, durationSeconds: 1 });
   const results: Record<keyof typeof cases, number[]> = { helloGet: [], helloPost: [], healthz: [], access: [], usage: [] };
+  const cpuPerRequest: Record<keyof typeof cases, number[]> = { helloGet: [], helloPost: [], healthz: [], access: [], usage: [] };
+  const answered = () => served + hello.requests();
   const profiled = process.env.BENCH_PROFILE;
   const profiler = profiled ? new Session() : undefined;
   if (profiler) {
@@ -134,7 +141,10 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const name of Object.keys(cases) as Array<keyof typeof cases>) {
       if (profiler && name === profiled) await profiler.post('Profiler.start');
+      const [before, cpu] = [answered(), process.cpuUsage()];
       results[name].push((await load(cases[name])).requestsPerSecond);
+      const used = process.cpuUsage(cpu);
+      cpuPerRequest[name].push((used.user + used.system) / (answered() - before));
       if (profiler && name === profiled) {
         const { profile } = await profiler.post('Profiler.stop');
         writeFileSync(`bench-profile-${name}-${round}.cpuprofile`, JSON.stringify(profile));
@@ -153,6 +163,17 @@ async function main(): Promise<void> {
     reference: { name: 'hello-world POST (JSON body)', rounds: results.helloPost },
     target: 0.4,
   });
+  const cpu = (name: keyof typeof cases) => `${median(cpuPerRequest[name]).toFixed(0)} µs`;
+  const cpuRatios = (name: keyof typeof cases, reference: keyof typeof cases) => {
+    const r = cpuPerRequest[name].map((v, i) => cpuPerRequest[reference][i]! / v).sort((a, b) => a - b);
+    return `${r[Math.floor(r.length / 2)]!.toFixed(2)} (min ${r[0]!.toFixed(2)}, max ${r[r.length - 1]!.toFixed(2)})`;
+  };
+  process.stdout.write(
+    `CPU per request answered (median), and the reference's CPU per request ÷ this one, per round:\n` +
+      `   GET /healthz: ${cpu('healthz')} | hello-world GET: ${cpu('helloGet')} | ratio ${cpuRatios('healthz', 'helloGet')}\n` +
+      `   GET /v1/access by LicenseArn: ${cpu('access')} | hello-world GET: ${cpu('helloGet')} | ratio ${cpuRatios('access', 'helloGet')}\n` +
+      `   POST /v1/usage, one record: ${cpu('usage')} | hello-world POST: ${cpu('helloPost')} | ratio ${cpuRatios('usage', 'helloPost')}\n`,
+  );
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
   await hello.close();

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from './platform/logger';
 import type { ApiKey } from './platform/api-keys';
 import { parse as parseYaml } from 'yaml';
 import { requireApiKey, scopeTableFromSpec } from '../routes/support/api-key-auth';
 import { apiRateLimit, registrationRateLimit, snsRateLimit, type RateLimitSettings } from '../routes/support/rate-limits';
 import { notFoundHandler, problemHandler, type HtmlProblemRenderer } from '../routes/support/problem-json';
+import { requestLog } from '../routes/support/request-log';
 import { responseConformance, type SpecViolation } from '../routes/support/response-conformance';
 import type { ServiceMetrics } from './metrics/service-metrics';
 
@@ -70,6 +70,11 @@ export function loadApiSpec(registrationPath = SPEC_REGISTRATION_PATH): Record<s
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETags: openapi.yaml declares no 304 anywhere. API answers are decisions and records as of
+  // now, pages carry a fresh nonce each time, and the console's two assets are cached for an hour.
+  // (Hashing every JSON answer also cost its share of a request, and made the body a buffer written
+  // apart from the headers.)
+  app.set('etag', false);
   app.set('trust proxy', Array.isArray(options.trustProxy) ? [...(options.trustProxy as string[])] : options.trustProxy);
   const spec = loadApiSpec(options.registrationPath);
   if (options.validateResponses) app.use(responseConformance(spec, options.specViolations ?? []));
@@ -100,29 +105,7 @@ export function createApp(options: AppOptions): Express {
     pageSecurity(req, res, next);
   });
   for (const router of options.probeRouters ?? []) app.use(router);
-  app.use(
-    pinoHttp({
-      logger: options.logger,
-      // Loggers handed to handlers carry the request id only; the request itself is serialized
-      // once, in the completion line (not again into every child logger).
-      quietReqLogger: true,
-      // Never log bodies (the registration form carries the Marketplace token), query strings or
-      // headers (API keys); the key's name is enough to know who called.
-      serializers: {
-        req: (req: { method: string; url: string; id: unknown }) => ({
-          id: req.id,
-          method: req.method,
-          path: String(req.url).split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customProps: (_req, res) => {
-        const name = (res as { locals?: { apiKeyName?: unknown } }).locals?.apiKeyName;
-        return typeof name === 'string' ? { apiKey: name } : {};
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    }),
-  );
+  app.use(requestLog(options.logger));
   if (options.metrics) {
     const metrics = options.metrics;
     app.use('/metrics', requireApiKey(options.apiKeys, scopeTableFromSpec(spec, ['/metrics']), '/metrics'));
@@ -134,19 +117,9 @@ export function createApp(options: AppOptions): Express {
     });
   }
   const limits = options.rateLimits ?? { registrationPerMinute: 0, snsPerMinute: 0, apiPerMinute: 0 };
-  // The API key (and its scope) is checked before any body is parsed or validated: without one,
-  // nothing about the request is examined and the answer is 401, whatever the body or path.
-  app.use('/v1', requireApiKey(options.apiKeys, scopeTableFromSpec(spec, ['/v1']), '/v1'), apiRateLimit(limits.apiPerMinute));
-  for (const guard of options.guards ?? []) app.use(guard.path, ...guard.handlers);
-  app.post(options.registrationPath, registrationRateLimit(limits.registrationPerMinute, options.renderHtmlProblem));
-  app.use('/marketplace/sns', snsRateLimit(limits.snsPerMinute));
-  // SNS posts JSON with Content-Type text/plain (facts §4.2): keep this path's body as raw text.
-  app.use('/marketplace/sns', express.text({ type: () => true, limit: '256kb' }));
-  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
-  app.use(express.json({ limit: '2mb' }));
-  app.use(
+  const validator = (paths: (path: string) => boolean) =>
     OpenApiValidator.middleware({
-      apiSpec: spec as never,
+      apiSpec: specWithPaths(spec, paths) as never,
       validateRequests: { allowUnknownQueryParameters: false },
       validateResponses: options.validateResponses
         ? {
@@ -157,10 +130,29 @@ export function createApp(options: AppOptions): Express {
         : false,
       validateSecurity: false,
       validateFormats: true,
-    }),
-  );
+    });
+  // `/v1`: a chain of its own, before the page routes, guards and body parsers it never uses. The
+  // API key (and its scope) is checked before any body is parsed or validated: without one,
+  // nothing about the request is examined and the answer is 401, whatever the body or path. Then
+  // the key's rate limit, the JSON body, validation against the `/v1` operations of the spec, the
+  // routes, and a 404 for any other `/v1` path.
+  const api = express.Router();
+  api.use((req, _res, next) => next(isApiPath(req.path) ? undefined : 'router'));
+  api.use(requireApiKey(options.apiKeys, scopeTableFromSpec(spec, ['/v1'])), apiRateLimit(limits.apiPerMinute));
+  api.use(express.json({ limit: '2mb' }));
+  api.use(validator(isApiPath));
+  for (const router of options.apiRouters) api.use(router);
+  api.use(notFoundHandler);
+  app.use(api);
+  for (const guard of options.guards ?? []) app.use(guard.path, ...guard.handlers);
+  app.post(options.registrationPath, registrationRateLimit(limits.registrationPerMinute, options.renderHtmlProblem));
+  app.use('/marketplace/sns', snsRateLimit(limits.snsPerMinute));
+  // SNS posts JSON with Content-Type text/plain (facts §4.2): keep this path's body as raw text.
+  app.use('/marketplace/sns', express.text({ type: () => true, limit: '256kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
+  app.use(express.json({ limit: '2mb' }));
+  app.use(validator((path) => !isApiPath(path)));
   for (const router of options.publicRouters) app.use(router);
-  for (const router of options.apiRouters) app.use(router);
   app.use(notFoundHandler);
   app.use(problemHandler(options.logger, options.renderHtmlProblem, [options.registrationPath]));
   return app;
@@ -191,6 +183,16 @@ function requestMetrics(metrics: ServiceMetrics, registrationPath: string): expr
     });
     next();
   };
+}
+
+/** `/v1` and below: the API, with its own middleware chain (see {@link createApp}). */
+function isApiPath(path: string): boolean {
+  return path === '/v1' || path.startsWith('/v1/');
+}
+
+/** The spec with only the paths `keep` selects (one validator per middleware chain). */
+function specWithPaths<S extends { paths: Record<string, unknown> }>(spec: S, keep: (path: string) => boolean): S {
+  return { ...spec, paths: Object.fromEntries(Object.entries(spec.paths).filter(([path]) => keep(path))) };
 }
 
 /** Routes that answer programs, never a browser page (see {@link fixedSecurityHeaders}). */

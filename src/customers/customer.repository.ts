@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, type Transaction } from 'kysely';
+import { compiledStatement } from '../store/compiled-query';
 import { fromDbTime, fromDbTimeOrNull, isUniqueViolation, toDbTime, toDbTimeOrNull } from '../store/dialect';
 import type { AgreementRow, CustomersTable, Database } from '../store/schema';
 import { currentAgreement, emptyAgreementRow, mergeFacts } from './agreement-merge';
@@ -17,6 +18,36 @@ const REFERENCE_CHUNK = 500;
 type Db = Kysely<Database> | Transaction<Database>;
 
 type CustomerRow = Selectable<CustomersTable>;
+
+/** The columns a seller's reference to a customer may match. */
+type ReferenceColumn = 'id' | 'license_arn' | 'customer_identifier' | 'external_id';
+
+/**
+ * The look-ups every access check and usage write makes, compiled once (see
+ * {@link compiledStatement}): the customers with one value of one indexed column, at most
+ * `limit` of them ({@link CustomerRepository.findByReference}) or all
+ * ({@link CustomerRepository.findByReferences}).
+ */
+const lookUpBy = (column: ReferenceColumn, limit?: number) =>
+  compiledStatement((db, value: string) => {
+    const q = db.selectFrom('customers').selectAll().where(column, '=', value);
+    return limit === undefined ? q : q.limit(limit);
+  });
+const FIRST_FEW = {
+  id: lookUpBy('id'),
+  license_arn: lookUpBy('license_arn', 5),
+  customer_identifier: lookUpBy('customer_identifier', 5),
+  external_id: lookUpBy('external_id', 5),
+};
+const EVERY = {
+  id: lookUpBy('id'),
+  license_arn: lookUpBy('license_arn'),
+  customer_identifier: lookUpBy('customer_identifier'),
+  external_id: lookUpBy('external_id'),
+};
+const entitlementsOf = compiledStatement((db, customerId: string) =>
+  db.selectFrom('entitlements').selectAll().where('customer_id', '=', customerId).orderBy('dimension'),
+);
 
 /** What {@link CustomerRepository.mergeAgreementFacts} did with one event's agreement facts. */
 export interface AgreementMerge {
@@ -86,17 +117,14 @@ export class CustomerRepository {
     // One indexed lookup per form, and only the forms `ref` can be (an OR across the columns
     // would scan every customer): our ids are UUIDs, a LicenseArn starts with "arn:", anything
     // else may be a CustomerIdentifier.
-    const customers = db.selectFrom('customers').selectAll();
     if (UUID.test(ref)) {
-      const byId = await customers.where('id', '=', ref).executeTakeFirst();
+      const byId = (await FIRST_FEW.id(db, ref)).rows[0];
       if (byId) return [toCustomer(byId)];
     }
-    const aws = ref.startsWith('arn:')
-      ? await customers.where('license_arn', '=', ref).limit(5).execute()
-      : await customers.where('customer_identifier', '=', ref).limit(5).execute();
+    const aws = (await (ref.startsWith('arn:') ? FIRST_FEW.license_arn : FIRST_FEW.customer_identifier)(db, ref)).rows;
     if (aws.length > 0) return aws.map(toCustomer);
     // The seller app's own tenant id, last: an AWS identity always wins over it.
-    const byExternal = await customers.where('external_id', '=', ref).limit(5).execute();
+    const byExternal = (await FIRST_FEW.external_id(db, ref)).rows;
     return byExternal.map(toCustomer);
   }
 
@@ -108,14 +136,18 @@ export class CustomerRepository {
   async findByReferences(refs: readonly string[], db: Db = this.db): Promise<Map<string, Customer[]>> {
     const out = new Map<string, Customer[]>();
     const unique = [...new Set(refs)];
-    const lookUp = async (column: 'id' | 'license_arn' | 'customer_identifier' | 'external_id', values: string[]) => {
+    const lookUp = async (column: ReferenceColumn, values: string[]) => {
       const found = new Map<string, Customer[]>();
       for (let i = 0; i < values.length; i += REFERENCE_CHUNK) {
-        const rows = await db
-          .selectFrom('customers')
-          .selectAll()
-          .where(column, 'in', values.slice(i, i + REFERENCE_CHUNK))
-          .execute();
+        // One reference (a single-record write, the usual call): the compiled look-up.
+        const rows =
+          values.length === 1
+            ? (await EVERY[column](db, values[0]!)).rows
+            : await db
+                .selectFrom('customers')
+                .selectAll()
+                .where(column, 'in', values.slice(i, i + REFERENCE_CHUNK))
+                .execute();
         for (const row of rows) {
           const key = row[column]!;
           found.set(key, [...(found.get(key) ?? []), toCustomer(row)]);
@@ -437,7 +469,7 @@ export class CustomerRepository {
   }
 
   async listEntitlements(customerId: string, db: Db = this.db): Promise<Entitlement[]> {
-    const rows = await db.selectFrom('entitlements').selectAll().where('customer_id', '=', customerId).orderBy('dimension').execute();
+    const { rows } = await entitlementsOf(db, customerId);
     return rows.map(fromEntitlementRow);
   }
 

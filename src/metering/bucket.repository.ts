@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Insertable } from 'kysely';
 import { ConcurrentWriteError } from '../platform/errors';
+import { compiledRowStatement, compiledStatement } from '../store/compiled-query';
 import type { DialectName } from '../store/dialect';
 import { fromDbTime, toDbTime } from '../store/dialect';
 import type { Db, MeterBucketsTable, Tx } from '../store/schema';
@@ -39,6 +40,43 @@ const INSERT_CHUNK = 200;
 /** Buckets read (and locked) per statement by {@link BucketRepository.lockOrCreateMany}: three parameters each. */
 const LOCK_CHUNK = 100;
 
+/** The columns of a new bucket row ({@link BucketRepository.insertMissing}). */
+const BUCKET_COLUMNS = [
+  'id',
+  'customer_id',
+  'product_code',
+  'dimension',
+  'hour',
+  'api',
+  'mode',
+  'aggregate',
+  'usage_count',
+  'heartbeat',
+  'state',
+  'quantity',
+  'allocations',
+  'identity_kind',
+  'customer_identifier',
+  'customer_aws_account_id',
+  'license_arn',
+  'attempts',
+  'first_attempt_at',
+  'last_attempt_at',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'metering_record_id',
+  'last_error',
+  'created_at',
+  'updated_at',
+  'sealed_at',
+  'completed_at',
+  'record_timestamp',
+  'meter_usage_slot',
+  'hold_reason',
+  'aws_request_id',
+] as const satisfies ReadonlyArray<keyof MeterBucketsTable>;
+
 /** The key of a bucket in the maps {@link BucketRepository.lockOrCreateMany} returns. */
 export function bucketKey(customerId: string, dimension: string, hour: Date): string {
   return `${customerId}\u0000${dimension}\u0000${hour.toISOString()}`;
@@ -50,6 +88,32 @@ export function bucketKey(customerId: string, dimension: string, hour: Date): st
  * transition table.
  */
 export class BucketRepository {
+  /** A single-record write's statements, compiled once (see {@link compiledStatement}). */
+  private readonly compiled = {
+    insertOne: compiledRowStatement<Insertable<MeterBucketsTable>, unknown>(BUCKET_COLUMNS, (db, row) =>
+      db
+        .insertInto('meter_buckets')
+        .values(row)
+        .onConflict((oc) => oc.doNothing()),
+    ),
+    lockOne: compiledStatement((db, customerId: string, dimension: string, hour: string) => {
+      const q = db
+        .selectFrom('meter_buckets')
+        .selectAll()
+        .where('customer_id', '=', customerId)
+        .where('dimension', '=', dimension)
+        .where('hour', '=', hour);
+      return this.dialect === 'postgres' ? q.forUpdate() : q;
+    }),
+    updateAggregate: compiledStatement((db, id: string, aggregate: string, added: number, updatedAt: string) =>
+      db
+        .updateTable('meter_buckets')
+        .set((eb) => ({ aggregate, usage_count: eb('usage_count', '+', added), updated_at: updatedAt }))
+        .where('id', '=', id)
+        .where('state', '=', 'open'),
+    ),
+  };
+
   constructor(
     private readonly db: Db,
     private readonly dialect: DialectName,
@@ -62,14 +126,7 @@ export class BucketRepository {
    */
   async lockOrCreate(tx: Tx, b: NewBucket, now: Date): Promise<MeterBucket> {
     await this.insertMissing([b], now, tx);
-    let q = tx
-      .selectFrom('meter_buckets')
-      .selectAll()
-      .where('customer_id', '=', b.customerId)
-      .where('dimension', '=', b.dimension)
-      .where('hour', '=', toDbTime(b.hour));
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const row = (await this.compiled.lockOne(tx, b.customerId, b.dimension, toDbTime(b.hour))).rows[0];
     if (!row)
       throw new ConcurrentWriteError(
         `the MeterUsage slot of ${b.productCode}/${b.dimension}/${b.hour.toISOString()} is held by another customer`,
@@ -87,6 +144,14 @@ export class BucketRepository {
     const out = new Map<string, MeterBucket>();
     const unique = [...new Map(buckets.map((b) => [bucketKey(b.customerId, b.dimension, b.hour), b])).values()];
     if (unique.length === 0) return out;
+    if (unique.length === 1) {
+      // A single-record write: one bucket, the compiled statements.
+      const b = unique[0]!;
+      await this.insertMissing(unique, now, tx);
+      const row = (await this.compiled.lockOne(tx, b.customerId, b.dimension, toDbTime(b.hour))).rows[0];
+      if (row) out.set(bucketKey(b.customerId, b.dimension, b.hour), toBucket(row));
+      return out;
+    }
     await this.insertMissing(unique, now, tx);
     for (let i = 0; i < unique.length; i += LOCK_CHUNK) {
       const chunk = unique.slice(i, i + LOCK_CHUNK);
@@ -157,12 +222,15 @@ export class BucketRepository {
         hold_reason: null,
         aws_request_id: null,
       }));
-      const r = await db
-        .insertInto('meter_buckets')
-        .values(rows)
-        // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
+      // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
+      const r =
+        rows.length === 1
+          ? { numInsertedOrUpdatedRows: (await this.compiled.insertOne(db, rows[0]!)).numAffectedRows }
+          : await db
+              .insertInto('meter_buckets')
+              .values(rows)
+              .onConflict((oc) => oc.doNothing())
+              .executeTakeFirst();
       created += Number(r.numInsertedOrUpdatedRows ?? 0);
     }
     return created;
@@ -170,13 +238,8 @@ export class BucketRepository {
 
   /** Writes a new aggregate to an open bucket; false when it is no longer open. */
   async updateAggregate(tx: Tx, id: string, aggregate: BucketAggregate, added: number, now: Date): Promise<boolean> {
-    const r = await tx
-      .updateTable('meter_buckets')
-      .set((eb) => ({ aggregate: JSON.stringify(aggregate), usage_count: eb('usage_count', '+', added), updated_at: toDbTime(now) }))
-      .where('id', '=', id)
-      .where('state', '=', 'open')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const r = await this.compiled.updateAggregate(tx, id, JSON.stringify(aggregate), added, toDbTime(now));
+    return Number(r.numAffectedRows) === 1;
   }
 
   /**

@@ -1,10 +1,16 @@
 import { toCustomer } from '../customers/customer-rows';
 import type { Customer } from '../customers/customer';
+import { compiledStatement } from '../store/compiled-query';
 import { fromDbTime, toDbTime } from '../store/dialect';
 import type { Db, Tx } from '../store/schema';
 
 /** Statuses that may still be metered (facts §6: after subscribe-success, before unsubscribe-success). */
 export const METERABLE_STATUSES = ['active', 'unsubscribe_pending'] as const;
+
+/** The flush mark of one customer (a single-record write), compiled once. */
+const flushOf = compiledStatement((db, customerId: string) =>
+  db.selectFrom('metering_final_flushes').select('customer_id').where('customer_id', '=', customerId),
+);
 
 /**
  * Metering's view of customers: who may still be metered (heartbeats), whose final-metering
@@ -49,6 +55,7 @@ export class FinalFlushRepository {
   /** Which of these customers have had their final flush, read in the caller's transaction. */
   async flushedAmong(tx: Tx, customerIds: readonly string[]): Promise<Set<string>> {
     if (customerIds.length === 0) return new Set();
+    if (customerIds.length === 1) return new Set((await flushOf(tx, customerIds[0]!)).rows.map((r) => r.customer_id));
     const rows = await tx
       .selectFrom('metering_final_flushes')
       .select('customer_id')

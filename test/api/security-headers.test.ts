@@ -69,4 +69,17 @@ describe('security headers', () => {
     expect(String(a.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
     expect(a.headers['x-content-type-options']).toBe('nosniff');
   });
+
+  it('sends no ETag, so a conditional GET never turns a fresh answer into 304 Not Modified (the spec declares none)', async () => {
+    const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
+    for (const path of ['/v1/customers', '/openapi.yaml', '/assets/console.css', '/']) {
+      const first = await request(h.app).get(path).set(auth);
+      expect([path, first.status, first.headers.etag]).toEqual([path, 200, undefined]);
+      const again = await request(h.app)
+        .get(path)
+        .set(auth)
+        .set('If-None-Match', String(first.headers.etag ?? '"0-0"'));
+      expect([path, again.status]).toEqual([path, 200]);
+    }
+  });
 });

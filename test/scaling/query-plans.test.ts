@@ -135,6 +135,21 @@ describeDialects('query plans at scale on %s', (dialect) => {
           ),
         ),
       ),
+      // A single-record write takes the compiled statements (built per call on this recording handle).
+      'lock one record’s bucket': await capture((db) =>
+        db
+          .transaction()
+          .execute((tx) =>
+            new BucketRepository(db, dialect).lockOrCreateMany(
+              tx,
+              [{ customerId: customer, productCode: 'prod', dimension: 'd', hour: lastHour, api: 'batch' as const, mode: 'sum' as const }],
+              new Date(),
+            ),
+          ),
+      ),
+      'one idempotency key': await capture((db) =>
+        db.transaction().execute((tx) => new UsageEventRepository().findByKeys(tx, [{ customerId: customer, idempotencyKey: 'k0000007' }])),
+      ),
       'MeterUsage slot holder': await capture((db) =>
         db
           .transaction()
