@@ -75,6 +75,14 @@ export function createApp(options: AppOptions): Express {
   // (Hashing every JSON answer also cost its share of a request, and made the body a buffer written
   // apart from the headers.)
   app.set('etag', false);
+  // Nor is anything ever "not modified": Express's freshness check takes `If-None-Match: *` (or an
+  // `If-Modified-Since` of a file) as a match and answers an empty 304, which would hand a client
+  // no access decision at all. Conditional requests are answered in full.
+  app.use((req, _res, next) => {
+    delete req.headers['if-none-match'];
+    delete req.headers['if-modified-since'];
+    next();
+  });
   app.set('trust proxy', Array.isArray(options.trustProxy) ? [...(options.trustProxy as string[])] : options.trustProxy);
   const spec = loadApiSpec(options.registrationPath);
   if (options.validateResponses) app.use(responseConformance(spec, options.specViolations ?? []));
