@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Insertable } from 'kysely';
 import { ConcurrentWriteError } from '../platform/errors';
+import { timeOrderedId } from '../platform/ids';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { DialectName } from '../store/dialect';
+import { sqliteHandleOf } from '../store/sqlite-handle';
 import { fromDbTime, toDbTime } from '../store/dialect';
-import type { Db, MeterBucketsTable, Tx } from '../store/schema';
-import { emptyAggregate, type AggregationMode, type BucketAggregate, type OverageBasis } from './aggregation';
+import type { BucketRow, Db, MeterBucketsTable, Tx } from '../store/schema';
+import { emptyAggregate, type AggregationMode, type BucketAggregate, type DistinctEntry, type OverageBasis } from './aggregation';
 import type { MeterBucket } from './bucket';
 import { TRANSITIONS, type BucketState } from './bucket-lifecycle';
 import { meterUsageSlot, toBucket } from './bucket-rows';
@@ -39,9 +41,52 @@ const INSERT_CHUNK = 200;
 /** Buckets read (and locked) per statement by {@link BucketRepository.lockOrCreateMany}: three parameters each. */
 const LOCK_CHUNK = 100;
 
+/** SQLite: one bucket by its key, as {@link BucketRepository.lockOrCreateMany} reads it (a prepared statement, run per bucket). */
+export const SQLITE_BUCKET_BY_KEY = 'select * from meter_buckets where customer_id = ? and dimension = ? and hour = ?';
+
 /** The key of a bucket in the maps {@link BucketRepository.lockOrCreateMany} returns. */
 export function bucketKey(customerId: string, dimension: string, hour: Date): string {
-  return `${customerId}\u0000${dimension}\u0000${hour.toISOString()}`;
+  return `${customerId}\u0000${dimension}\u0000${hour.getTime()}`;
+}
+
+/** The row of a new open bucket (every column, in one fixed order). */
+function newBucketRow(b: NewBucket, now: Date): Insertable<MeterBucketsTable> {
+  const at = toDbTime(now);
+  return {
+    id: timeOrderedId(now),
+    customer_id: b.customerId,
+    product_code: b.productCode,
+    dimension: b.dimension,
+    hour: toDbTime(b.hour),
+    api: b.api,
+    mode: b.mode,
+    aggregate: JSON.stringify(emptyAggregate(b.mode, b.basis)),
+    usage_count: 0,
+    heartbeat: b.heartbeat ? 1 : 0,
+    state: 'open',
+    quantity: null,
+    allocations: null,
+    identity_kind: null,
+    customer_identifier: null,
+    customer_aws_account_id: null,
+    license_arn: null,
+    attempts: 0,
+    first_attempt_at: null,
+    last_attempt_at: null,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_until: null,
+    metering_record_id: null,
+    last_error: null,
+    created_at: at,
+    updated_at: at,
+    sealed_at: null,
+    completed_at: null,
+    record_timestamp: null,
+    meter_usage_slot: b.api === 'meter-usage' ? meterUsageSlot(b.productCode, b.dimension, b.hour) : null,
+    hold_reason: null,
+    aws_request_id: null,
+  };
 }
 
 /**
@@ -50,6 +95,8 @@ export function bucketKey(customerId: string, dimension: string, hour: Date): st
  * transition table.
  */
 export class BucketRepository {
+  private sqlite?: { insert: BetterSqlite3.Statement; byKey: BetterSqlite3.Statement };
+
   constructor(
     private readonly db: Db,
     private readonly dialect: DialectName,
@@ -87,6 +134,17 @@ export class BucketRepository {
     const out = new Map<string, MeterBucket>();
     const unique = [...new Map(buckets.map((b) => [bucketKey(b.customerId, b.dimension, b.hour), b])).values()];
     if (unique.length === 0) return out;
+    if (this.dialect === 'sqlite') {
+      // better-sqlite3 is synchronous: statements prepared once, run per bucket, cost less than
+      // building and compiling one statement for many (SQLite has no row locks to take).
+      const s = this.sqliteStatements(tx);
+      for (const b of unique) {
+        s.insert.run(...Object.values(newBucketRow(b, now)));
+        const row = s.byKey.get(b.customerId, b.dimension, toDbTime(b.hour)) as BucketRow | undefined;
+        if (row) out.set(bucketKey(b.customerId, b.dimension, b.hour), toBucket(row));
+      }
+      return out;
+    }
     await this.insertMissing(unique, now, tx);
     for (let i = 0; i < unique.length; i += LOCK_CHUNK) {
       const chunk = unique.slice(i, i + LOCK_CHUNK);
@@ -113,50 +171,29 @@ export class BucketRepository {
   }
 
   /**
-   * Inserts open buckets that do not exist yet, many per statement (heartbeats and first usage race
+   * Inserts open buckets that do not exist yet, many per statement (all in one on PostgreSQL) (heartbeats and first usage race
    * safely); returns how many were created. A MeterUsage bucket also takes its product/dimension/hour
    * slot: if another customer holds it, nothing is inserted (MeterUsage carries no customer, so one
    * slot is one record, facts §1.7).
    */
   async insertMissing(buckets: readonly NewBucket[], now: Date, db: Db | Tx = this.db): Promise<number> {
-    const at = toDbTime(now);
     let created = 0;
+    if (this.dialect === 'postgres') {
+      // One statement, whatever the number: each varying column is one array parameter.
+      const rows = buckets.map((b) => newBucketRow(b, now));
+      const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+      const r = await sql`
+        insert into meter_buckets (id, customer_id, product_code, dimension, hour, api, mode, aggregate, heartbeat, meter_usage_slot,
+                                   state, usage_count, attempts, created_at, updated_at)
+        select v.*, 'open', 0, 0, ${toDbTime(now)}::timestamptz, ${toDbTime(now)}::timestamptz
+          from unnest(${column('id')}::text[], ${column('customer_id')}::text[], ${column('product_code')}::text[],
+                      ${column('dimension')}::text[], ${column('hour')}::timestamptz[], ${column('api')}::text[], ${column('mode')}::text[],
+                      ${column('aggregate')}::text[], ${column('heartbeat')}::int[], ${column('meter_usage_slot')}::text[]) as v
+        on conflict do nothing`.execute(db);
+      return Number(r.numAffectedRows ?? 0);
+    }
     for (let i = 0; i < buckets.length; i += INSERT_CHUNK) {
-      const rows: Insertable<MeterBucketsTable>[] = buckets.slice(i, i + INSERT_CHUNK).map((b) => ({
-        id: randomUUID(),
-        customer_id: b.customerId,
-        product_code: b.productCode,
-        dimension: b.dimension,
-        hour: toDbTime(b.hour),
-        api: b.api,
-        mode: b.mode,
-        aggregate: JSON.stringify(emptyAggregate(b.mode, b.basis)),
-        usage_count: 0,
-        heartbeat: b.heartbeat ? 1 : 0,
-        state: 'open',
-        quantity: null,
-        allocations: null,
-        identity_kind: null,
-        customer_identifier: null,
-        customer_aws_account_id: null,
-        license_arn: null,
-        attempts: 0,
-        first_attempt_at: null,
-        last_attempt_at: null,
-        next_attempt_at: null,
-        lease_owner: null,
-        lease_until: null,
-        metering_record_id: null,
-        last_error: null,
-        created_at: at,
-        updated_at: at,
-        sealed_at: null,
-        completed_at: null,
-        record_timestamp: null,
-        meter_usage_slot: b.api === 'meter-usage' ? meterUsageSlot(b.productCode, b.dimension, b.hour) : null,
-        hold_reason: null,
-        aws_request_id: null,
-      }));
+      const rows = buckets.slice(i, i + INSERT_CHUNK).map((b) => newBucketRow(b, now));
       const r = await db
         .insertInto('meter_buckets')
         .values(rows)
@@ -166,6 +203,25 @@ export class BucketRepository {
       created += Number(r.numInsertedOrUpdatedRows ?? 0);
     }
     return created;
+  }
+
+  /** The SQLite statements of {@link lockOrCreateMany}, prepared once; only inside a transaction. */
+  private sqliteStatements(tx: Tx): NonNullable<BucketRepository['sqlite']> {
+    const handle = sqliteHandleOf(tx);
+    if (!handle.inTransaction) throw new Error('buckets are locked inside a transaction');
+    if (!this.sqlite) {
+      const columns = Object.keys(
+        newBucketRow({ customerId: '', productCode: '', dimension: '', hour: new Date(0), api: 'batch', mode: 'sum' }, new Date(0)),
+      );
+      this.sqlite = {
+        // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
+        insert: handle.prepare(
+          `insert into meter_buckets (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict do nothing`,
+        ),
+        byKey: handle.prepare(SQLITE_BUCKET_BY_KEY),
+      };
+    }
+    return this.sqlite;
   }
 
   /** Writes a new aggregate to an open bucket; false when it is no longer open. */
@@ -195,6 +251,24 @@ export class BucketRepository {
       .limit(1)
       .executeTakeFirst();
     return row?.customer_id ?? null;
+  }
+
+  /**
+   * The bucket with its distinct ids loaded into its aggregate, as billing needs them (a stored
+   * `distinct` aggregate keeps only their count); any other bucket as it is. Read after the
+   * bucket: a write in between changes its usage count, and sealing refuses a changed bucket.
+   */
+  async withDistinctIds(bucket: MeterBucket, db: Db | Tx = this.db): Promise<MeterBucket> {
+    if (bucket.aggregate.mode !== 'distinct') return bucket;
+    const rows = await db
+      .selectFrom('meter_bucket_distinct_ids')
+      .select(['distinct_id', 'first_at', 'idempotency_key', 'tag_key'])
+      .where('bucket_id', '=', bucket.id)
+      .execute();
+    const ids: DistinctEntry[] = rows
+      .map((r) => ({ id: r.distinct_id, at: Number(r.first_at), idempotencyKey: r.idempotency_key, tagKey: r.tag_key }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { ...bucket, aggregate: { mode: 'distinct', ids, count: ids.length } };
   }
 
   async findById(id: string, db: Db | Tx = this.db): Promise<MeterBucket | undefined> {

@@ -1,5 +1,5 @@
 import { fromDbTime } from '../store/dialect';
-import type { Tx, UsageEventsTable } from '../store/schema';
+import type { Tx } from '../store/schema';
 
 /** What a stored usage report answered, by (customer, idempotency key). */
 export interface StoredUsage {
@@ -9,9 +9,8 @@ export interface StoredUsage {
   readonly rolledForward: boolean;
 }
 
-/** Keys per lookup; rows per INSERT (well under SQLite's bound-parameter limit). */
+/** Keys per lookup (well under SQLite's bound-parameter limit). */
 const CHUNK = 500;
-const INSERT_CHUNK = 200;
 
 /** The SaaS app's usage reports, unique per (customer, idempotency key): the ledger's audit trail and replay memory. */
 export class UsageEventRepository {
@@ -65,15 +64,5 @@ export class UsageEventRepository {
     }
     await run();
     return out;
-  }
-
-  /** Inserts the reports, many per statement, in the caller's transaction. */
-  async insertMany(tx: Tx, rows: readonly UsageEventsTable[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await tx
-        .insertInto('usage_events')
-        .values(rows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
   }
 }
