@@ -38,8 +38,6 @@ export interface BucketListQuery {
 
 /** Rows per multi-row INSERT (well under SQLite's bound-parameter limit). */
 const INSERT_CHUNK = 200;
-/** Buckets read (and locked) per statement by {@link BucketRepository.lockOrCreateMany}: three parameters each. */
-const LOCK_CHUNK = 100;
 
 /** SQLite: one bucket by its key, as {@link BucketRepository.lockOrCreateMany} reads it (a prepared statement, run per bucket). */
 export const SQLITE_BUCKET_BY_KEY = 'select * from meter_buckets where customer_id = ? and dimension = ? and hour = ?';
@@ -125,9 +123,10 @@ export class BucketRepository {
   }
 
   /**
-   * {@link lockOrCreate} for many buckets at once: the missing ones inserted many per statement,
-   * then all read (and on PostgreSQL locked, in key order, so two writers lock shared buckets in
-   * the same order) a hundred per statement. Keyed by {@link bucketKey}. A MeterUsage bucket whose
+   * {@link lockOrCreate} for many buckets at once. SQLite: created and read one by one by two
+   * prepared statements. PostgreSQL: the missing ones inserted in one statement, then all read and
+   * locked in one, in key order, so two writers lock shared buckets in the same order. Keyed by
+   * {@link bucketKey}. A MeterUsage bucket whose
    * slot another customer holds is left out: ask {@link lockOrCreate}, which says so.
    */
   async lockOrCreateMany(tx: Tx, buckets: readonly NewBucket[], now: Date): Promise<Map<string, MeterBucket>> {
@@ -146,26 +145,23 @@ export class BucketRepository {
       return out;
     }
     await this.insertMissing(unique, now, tx);
-    for (let i = 0; i < unique.length; i += LOCK_CHUNK) {
-      const chunk = unique.slice(i, i + LOCK_CHUNK);
-      let q = tx
-        .selectFrom('meter_buckets')
-        .selectAll()
-        .where((eb) =>
-          eb.or(
-            chunk.map((b) =>
-              eb.and([eb('customer_id', '=', b.customerId), eb('dimension', '=', b.dimension), eb('hour', '=', toDbTime(b.hour))]),
-            ),
-          ),
-        )
-        .orderBy('customer_id')
-        .orderBy('dimension')
-        .orderBy('hour');
-      if (this.dialect === 'postgres') q = q.forUpdate();
-      for (const row of await q.execute()) {
-        const bucket = toBucket(row);
-        out.set(bucketKey(bucket.customerId, bucket.dimension, bucket.hour), bucket);
-      }
+    // PostgreSQL: all of them in one statement, the keys passed as one array per column, locked in
+    // key order (the lock is taken above the sort), so two writers lock shared buckets in the same order.
+    const rows = await tx
+      .selectFrom('meter_buckets')
+      .selectAll()
+      .where(
+        sql<boolean>`(customer_id, dimension, hour) in (select * from unnest(${unique.map((b) => b.customerId)}::text[],
+          ${unique.map((b) => b.dimension)}::text[], ${unique.map((b) => toDbTime(b.hour))}::timestamptz[]))`,
+      )
+      .orderBy('customer_id')
+      .orderBy('dimension')
+      .orderBy('hour')
+      .forUpdate()
+      .execute();
+    for (const row of rows) {
+      const bucket = toBucket(row);
+      out.set(bucketKey(bucket.customerId, bucket.dimension, bucket.hour), bucket);
     }
     return out;
   }
