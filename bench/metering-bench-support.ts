@@ -24,12 +24,12 @@ export async function benchStore(): Promise<Store> {
   return store;
 }
 
-/** `n` active customers with the given CustomerIdentifiers (activated at `at`). */
-export async function activeCustomers(store: Store, identifiers: string[], at: Date): Promise<string[]> {
+/** Active customers of `product` with the given CustomerIdentifiers (activated at `at`). */
+export async function activeCustomers(store: Store, identifiers: string[], at: Date, product = benchProduct): Promise<string[]> {
   const repo = new CustomerRepository(store.db);
   const ids: string[] = [];
   for (const customerIdentifier of identifiers) {
-    const c = await repo.upsert({ productCode: benchProduct.code, customerIdentifier }, at);
+    const c = await repo.upsert({ productCode: product.code, customerIdentifier }, at);
     await store.db
       .transaction()
       .execute((tx) =>

@@ -35,6 +35,11 @@
  *  - `latest`   all of it to the tag set of the latest usage, for the same reason.
  *  - `distinct` each distinct id counted once, under the tag set of its first report (earliest
  *               timestamp, then smallest idempotency key); per-tag-set counts sum to the count.
+ *
+ * A stored `distinct` aggregate keeps only the count of its ids (`count`, `ids` empty): the ids are
+ * rows of `meter_bucket_distinct_ids`, one per id, so a write costs the same at any count. They are
+ * loaded into `ids` for billing (`BucketRepository.withDistinctIds`); billing an aggregate
+ * whose `ids` were not loaded throws rather than bill 0.
  */
 import { z } from 'zod';
 import {
@@ -92,10 +97,23 @@ export interface PeakOverageAggregate {
   basis: 'max' | 'latest';
   pick: PickedUsage | null;
 }
-/** `distinct`: one entry per id, sorted by id; each keeps its first report. */
+/** One distinct id of a bucket with its first report. */
+export interface DistinctEntry {
+  id: string;
+  /** Usage timestamp of the first report, epoch ms. */
+  at: number;
+  idempotencyKey: string;
+  /** {@link allocationKey} of its tags. */
+  tagKey: string;
+}
+/**
+ * `distinct`: one entry per id, sorted by id; each keeps its first report. `count`: how many ids the
+ * bucket has; as stored, `ids` is empty and the ids are rows of their own (module doc).
+ */
 export interface DistinctAggregate {
   mode: 'distinct';
-  ids: { id: string; at: number; idempotencyKey: string; tagKey: string }[];
+  ids: DistinctEntry[];
+  count?: number;
 }
 /** Serializable aggregate state of one bucket. */
 export type BucketAggregate = TotalAggregate | PickAggregate | DistinctAggregate | PeakOverageAggregate;
@@ -110,7 +128,7 @@ export function isPeakOverage(a: BucketAggregate): a is PeakOverageAggregate {
  * quantity (max, latest, peak overage) or the distinct count.
  */
 export function hourValue(a: BucketAggregate): number {
-  if (a.mode === 'distinct') return a.ids.length;
+  if (a.mode === 'distinct') return a.count ?? a.ids.length;
   if ('pick' in a) return a.pick?.quantity ?? 0;
   return a.total;
 }
@@ -126,7 +144,7 @@ export function emptyAggregate(mode: AggregationMode, basis: OverageBasis = 'sum
     case 'latest':
       return { mode, pick: null };
     case 'distinct':
-      return { mode, ids: [] };
+      return { mode, ids: [], count: 0 };
     default:
       throw new RangeError(`unknown aggregation mode ${String(mode)}`);
   }
@@ -206,7 +224,7 @@ export function addUsage(aggregate: BucketAggregate, mode: AggregationMode, usag
       } else {
         ids.splice(lo, 0, entry);
       }
-      return { mode: 'distinct', ids };
+      return aggregate.count === undefined ? { mode: 'distinct', ids } : { mode: 'distinct', ids, count: ids.length };
     }
   }
 }
@@ -252,8 +270,16 @@ export function billedQuantity(aggregate: BucketAggregate, mode: AggregationMode
     case 'latest':
       return aggregate.pick?.quantity ?? 0;
     case 'distinct':
-      return aggregate.ids.length;
+      return distinctIdsOf(aggregate).length;
   }
+}
+
+/** The ids of a distinct aggregate. @throws RangeError when they were not loaded (the stored form keeps only their count). */
+function distinctIdsOf(a: DistinctAggregate): DistinctEntry[] {
+  if (a.count !== undefined && a.count !== a.ids.length) {
+    throw new RangeError(`the ${a.count} distinct ids of this bucket are not loaded (${a.ids.length} are): load them to bill it`);
+  }
+  return a.ids;
 }
 
 /** Quantity per tag set (keys: {@link allocationKey}) summing exactly to {@link billedQuantity}; rules in the module doc. */
@@ -270,7 +296,7 @@ export function allocationParts(aggregate: BucketAggregate, mode: AggregationMod
       return aggregate.pick ? new Map([[aggregate.pick.tagKey, billed]]) : new Map<string, number>();
     case 'distinct': {
       const m = new Map<string, number>();
-      for (const e of aggregate.ids) m.set(e.tagKey, (m.get(e.tagKey) ?? 0) + 1);
+      for (const e of distinctIdsOf(aggregate)) m.set(e.tagKey, (m.get(e.tagKey) ?? 0) + 1);
       return m;
     }
   }
@@ -294,6 +320,7 @@ const aggregateSchema = z.union([
     z.object({
       mode: z.literal('distinct'),
       ids: z.array(z.object({ id: z.string(), at: z.number(), idempotencyKey: z.string(), tagKey: z.string() })),
+      count: z.number().int().min(0).optional(),
     }),
   ]),
 ]);

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Insertable } from 'kysely';
 import { ConcurrentWriteError } from '../platform/errors';
-import { compiledRowStatement, compiledStatement } from '../store/compiled-query';
+import { timeOrderedId } from '../platform/ids';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { DialectName } from '../store/dialect';
+import { sqliteHandleOf } from '../store/sqlite-handle';
 import { fromDbTime, toDbTime } from '../store/dialect';
-import type { Db, MeterBucketsTable, Tx } from '../store/schema';
-import { emptyAggregate, type AggregationMode, type BucketAggregate, type OverageBasis } from './aggregation';
+import type { BucketRow, Db, MeterBucketsTable, Tx } from '../store/schema';
+import { emptyAggregate, type AggregationMode, type BucketAggregate, type DistinctEntry, type OverageBasis } from './aggregation';
 import type { MeterBucket } from './bucket';
 import { TRANSITIONS, type BucketState } from './bucket-lifecycle';
 import { meterUsageSlot, toBucket } from './bucket-rows';
@@ -37,49 +38,53 @@ export interface BucketListQuery {
 
 /** Rows per multi-row INSERT (well under SQLite's bound-parameter limit). */
 const INSERT_CHUNK = 200;
-/** Buckets read (and locked) per statement by {@link BucketRepository.lockOrCreateMany}: three parameters each. */
-const LOCK_CHUNK = 100;
 
-/** The columns of a new bucket row ({@link BucketRepository.insertMissing}). */
-const BUCKET_COLUMNS = [
-  'id',
-  'customer_id',
-  'product_code',
-  'dimension',
-  'hour',
-  'api',
-  'mode',
-  'aggregate',
-  'usage_count',
-  'heartbeat',
-  'state',
-  'quantity',
-  'allocations',
-  'identity_kind',
-  'customer_identifier',
-  'customer_aws_account_id',
-  'license_arn',
-  'attempts',
-  'first_attempt_at',
-  'last_attempt_at',
-  'next_attempt_at',
-  'lease_owner',
-  'lease_until',
-  'metering_record_id',
-  'last_error',
-  'created_at',
-  'updated_at',
-  'sealed_at',
-  'completed_at',
-  'record_timestamp',
-  'meter_usage_slot',
-  'hold_reason',
-  'aws_request_id',
-] as const satisfies ReadonlyArray<keyof MeterBucketsTable>;
+/** SQLite: one bucket by its key, as {@link BucketRepository.lockOrCreateMany} reads it (a prepared statement, run per bucket). */
+export const SQLITE_BUCKET_BY_KEY = 'select * from meter_buckets where customer_id = ? and dimension = ? and hour = ?';
 
 /** The key of a bucket in the maps {@link BucketRepository.lockOrCreateMany} returns. */
 export function bucketKey(customerId: string, dimension: string, hour: Date): string {
-  return `${customerId}\u0000${dimension}\u0000${hour.toISOString()}`;
+  return `${customerId}\u0000${dimension}\u0000${hour.getTime()}`;
+}
+
+/** The row of a new open bucket (every column, in one fixed order). */
+function newBucketRow(b: NewBucket, now: Date): Insertable<MeterBucketsTable> {
+  const at = toDbTime(now);
+  return {
+    id: timeOrderedId(now),
+    customer_id: b.customerId,
+    product_code: b.productCode,
+    dimension: b.dimension,
+    hour: toDbTime(b.hour),
+    api: b.api,
+    mode: b.mode,
+    aggregate: JSON.stringify(emptyAggregate(b.mode, b.basis)),
+    usage_count: 0,
+    heartbeat: b.heartbeat ? 1 : 0,
+    state: 'open',
+    quantity: null,
+    allocations: null,
+    identity_kind: null,
+    customer_identifier: null,
+    customer_aws_account_id: null,
+    license_arn: null,
+    attempts: 0,
+    first_attempt_at: null,
+    last_attempt_at: null,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_until: null,
+    metering_record_id: null,
+    last_error: null,
+    created_at: at,
+    updated_at: at,
+    sealed_at: null,
+    completed_at: null,
+    record_timestamp: null,
+    meter_usage_slot: b.api === 'meter-usage' ? meterUsageSlot(b.productCode, b.dimension, b.hour) : null,
+    hold_reason: null,
+    aws_request_id: null,
+  };
 }
 
 /**
@@ -88,31 +93,7 @@ export function bucketKey(customerId: string, dimension: string, hour: Date): st
  * transition table.
  */
 export class BucketRepository {
-  /** A single-record write's statements, compiled once (see {@link compiledStatement}). */
-  private readonly compiled = {
-    insertOne: compiledRowStatement<Insertable<MeterBucketsTable>, unknown>(BUCKET_COLUMNS, (db, row) =>
-      db
-        .insertInto('meter_buckets')
-        .values(row)
-        .onConflict((oc) => oc.doNothing()),
-    ),
-    lockOne: compiledStatement((db, customerId: string, dimension: string, hour: string) => {
-      const q = db
-        .selectFrom('meter_buckets')
-        .selectAll()
-        .where('customer_id', '=', customerId)
-        .where('dimension', '=', dimension)
-        .where('hour', '=', hour);
-      return this.dialect === 'postgres' ? q.forUpdate() : q;
-    }),
-    updateAggregate: compiledStatement((db, id: string, aggregate: string, added: number, updatedAt: string) =>
-      db
-        .updateTable('meter_buckets')
-        .set((eb) => ({ aggregate, usage_count: eb('usage_count', '+', added), updated_at: updatedAt }))
-        .where('id', '=', id)
-        .where('state', '=', 'open'),
-    ),
-  };
+  private sqlite?: { insert: BetterSqlite3.Statement; byKey: BetterSqlite3.Statement };
 
   constructor(
     private readonly db: Db,
@@ -126,7 +107,14 @@ export class BucketRepository {
    */
   async lockOrCreate(tx: Tx, b: NewBucket, now: Date): Promise<MeterBucket> {
     await this.insertMissing([b], now, tx);
-    const row = (await this.compiled.lockOne(tx, b.customerId, b.dimension, toDbTime(b.hour))).rows[0];
+    let q = tx
+      .selectFrom('meter_buckets')
+      .selectAll()
+      .where('customer_id', '=', b.customerId)
+      .where('dimension', '=', b.dimension)
+      .where('hour', '=', toDbTime(b.hour));
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const row = await q.executeTakeFirst();
     if (!row)
       throw new ConcurrentWriteError(
         `the MeterUsage slot of ${b.productCode}/${b.dimension}/${b.hour.toISOString()} is held by another customer`,
@@ -135,111 +123,112 @@ export class BucketRepository {
   }
 
   /**
-   * {@link lockOrCreate} for many buckets at once: the missing ones inserted many per statement,
-   * then all read (and on PostgreSQL locked, in key order, so two writers lock shared buckets in
-   * the same order) a hundred per statement. Keyed by {@link bucketKey}. A MeterUsage bucket whose
+   * {@link lockOrCreate} for many buckets at once. SQLite: created and read one by one by two
+   * prepared statements. PostgreSQL: the missing ones inserted in one statement, then all read and
+   * locked in one, in key order, so two writers lock shared buckets in the same order. Keyed by
+   * {@link bucketKey}. A MeterUsage bucket whose
    * slot another customer holds is left out: ask {@link lockOrCreate}, which says so.
    */
   async lockOrCreateMany(tx: Tx, buckets: readonly NewBucket[], now: Date): Promise<Map<string, MeterBucket>> {
     const out = new Map<string, MeterBucket>();
     const unique = [...new Map(buckets.map((b) => [bucketKey(b.customerId, b.dimension, b.hour), b])).values()];
     if (unique.length === 0) return out;
-    if (unique.length === 1) {
-      // A single-record write: one bucket, the compiled statements.
-      const b = unique[0]!;
-      await this.insertMissing(unique, now, tx);
-      const row = (await this.compiled.lockOne(tx, b.customerId, b.dimension, toDbTime(b.hour))).rows[0];
-      if (row) out.set(bucketKey(b.customerId, b.dimension, b.hour), toBucket(row));
+    if (this.dialect === 'sqlite') {
+      // better-sqlite3 is synchronous: statements prepared once, run per bucket, cost less than
+      // building and compiling one statement for many (SQLite has no row locks to take).
+      const s = this.sqliteStatements(tx);
+      for (const b of unique) {
+        s.insert.run(...Object.values(newBucketRow(b, now)));
+        const row = s.byKey.get(b.customerId, b.dimension, toDbTime(b.hour)) as BucketRow | undefined;
+        if (row) out.set(bucketKey(b.customerId, b.dimension, b.hour), toBucket(row));
+      }
       return out;
     }
     await this.insertMissing(unique, now, tx);
-    for (let i = 0; i < unique.length; i += LOCK_CHUNK) {
-      const chunk = unique.slice(i, i + LOCK_CHUNK);
-      let q = tx
-        .selectFrom('meter_buckets')
-        .selectAll()
-        .where((eb) =>
-          eb.or(
-            chunk.map((b) =>
-              eb.and([eb('customer_id', '=', b.customerId), eb('dimension', '=', b.dimension), eb('hour', '=', toDbTime(b.hour))]),
-            ),
-          ),
-        )
-        .orderBy('customer_id')
-        .orderBy('dimension')
-        .orderBy('hour');
-      if (this.dialect === 'postgres') q = q.forUpdate();
-      for (const row of await q.execute()) {
-        const bucket = toBucket(row);
-        out.set(bucketKey(bucket.customerId, bucket.dimension, bucket.hour), bucket);
-      }
+    // PostgreSQL: all of them in one statement, the keys passed as one array per column, locked in
+    // key order (the lock is taken above the sort), so two writers lock shared buckets in the same order.
+    const rows = await tx
+      .selectFrom('meter_buckets')
+      .selectAll()
+      .where(
+        sql<boolean>`(customer_id, dimension, hour) in (select * from unnest(${unique.map((b) => b.customerId)}::text[],
+          ${unique.map((b) => b.dimension)}::text[], ${unique.map((b) => toDbTime(b.hour))}::timestamptz[]))`,
+      )
+      .orderBy('customer_id')
+      .orderBy('dimension')
+      .orderBy('hour')
+      .forUpdate()
+      .execute();
+    for (const row of rows) {
+      const bucket = toBucket(row);
+      out.set(bucketKey(bucket.customerId, bucket.dimension, bucket.hour), bucket);
     }
     return out;
   }
 
   /**
-   * Inserts open buckets that do not exist yet, many per statement (heartbeats and first usage race
+   * Inserts open buckets that do not exist yet, many per statement (all in one on PostgreSQL) (heartbeats and first usage race
    * safely); returns how many were created. A MeterUsage bucket also takes its product/dimension/hour
    * slot: if another customer holds it, nothing is inserted (MeterUsage carries no customer, so one
    * slot is one record, facts §1.7).
    */
   async insertMissing(buckets: readonly NewBucket[], now: Date, db: Db | Tx = this.db): Promise<number> {
-    const at = toDbTime(now);
     let created = 0;
+    if (this.dialect === 'postgres') {
+      // One statement, whatever the number: each varying column is one array parameter.
+      const rows = buckets.map((b) => newBucketRow(b, now));
+      const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+      const r = await sql`
+        insert into meter_buckets (id, customer_id, product_code, dimension, hour, api, mode, aggregate, heartbeat, meter_usage_slot,
+                                   state, usage_count, attempts, created_at, updated_at)
+        select v.*, 'open', 0, 0, ${toDbTime(now)}::timestamptz, ${toDbTime(now)}::timestamptz
+          from unnest(${column('id')}::text[], ${column('customer_id')}::text[], ${column('product_code')}::text[],
+                      ${column('dimension')}::text[], ${column('hour')}::timestamptz[], ${column('api')}::text[], ${column('mode')}::text[],
+                      ${column('aggregate')}::text[], ${column('heartbeat')}::int[], ${column('meter_usage_slot')}::text[]) as v
+        on conflict do nothing`.execute(db);
+      return Number(r.numAffectedRows ?? 0);
+    }
     for (let i = 0; i < buckets.length; i += INSERT_CHUNK) {
-      const rows: Insertable<MeterBucketsTable>[] = buckets.slice(i, i + INSERT_CHUNK).map((b) => ({
-        id: randomUUID(),
-        customer_id: b.customerId,
-        product_code: b.productCode,
-        dimension: b.dimension,
-        hour: toDbTime(b.hour),
-        api: b.api,
-        mode: b.mode,
-        aggregate: JSON.stringify(emptyAggregate(b.mode, b.basis)),
-        usage_count: 0,
-        heartbeat: b.heartbeat ? 1 : 0,
-        state: 'open',
-        quantity: null,
-        allocations: null,
-        identity_kind: null,
-        customer_identifier: null,
-        customer_aws_account_id: null,
-        license_arn: null,
-        attempts: 0,
-        first_attempt_at: null,
-        last_attempt_at: null,
-        next_attempt_at: null,
-        lease_owner: null,
-        lease_until: null,
-        metering_record_id: null,
-        last_error: null,
-        created_at: at,
-        updated_at: at,
-        sealed_at: null,
-        completed_at: null,
-        record_timestamp: null,
-        meter_usage_slot: b.api === 'meter-usage' ? meterUsageSlot(b.productCode, b.dimension, b.hour) : null,
-        hold_reason: null,
-        aws_request_id: null,
-      }));
-      // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
-      const r =
-        rows.length === 1
-          ? { numInsertedOrUpdatedRows: (await this.compiled.insertOne(db, rows[0]!)).numAffectedRows }
-          : await db
-              .insertInto('meter_buckets')
-              .values(rows)
-              .onConflict((oc) => oc.doNothing())
-              .executeTakeFirst();
+      const rows = buckets.slice(i, i + INSERT_CHUNK).map((b) => newBucketRow(b, now));
+      const r = await db
+        .insertInto('meter_buckets')
+        .values(rows)
+        // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
       created += Number(r.numInsertedOrUpdatedRows ?? 0);
     }
     return created;
   }
 
+  /** The SQLite statements of {@link lockOrCreateMany}, prepared once; only inside a transaction. */
+  private sqliteStatements(tx: Tx): NonNullable<BucketRepository['sqlite']> {
+    const handle = sqliteHandleOf(tx);
+    if (!handle.inTransaction) throw new Error('buckets are locked inside a transaction');
+    if (!this.sqlite) {
+      const columns = Object.keys(
+        newBucketRow({ customerId: '', productCode: '', dimension: '', hour: new Date(0), api: 'batch', mode: 'sum' }, new Date(0)),
+      );
+      this.sqlite = {
+        // No conflict target: either unique key (customer/dimension/hour, MeterUsage slot) means "exists".
+        insert: handle.prepare(
+          `insert into meter_buckets (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict do nothing`,
+        ),
+        byKey: handle.prepare(SQLITE_BUCKET_BY_KEY),
+      };
+    }
+    return this.sqlite;
+  }
+
   /** Writes a new aggregate to an open bucket; false when it is no longer open. */
   async updateAggregate(tx: Tx, id: string, aggregate: BucketAggregate, added: number, now: Date): Promise<boolean> {
-    const r = await this.compiled.updateAggregate(tx, id, JSON.stringify(aggregate), added, toDbTime(now));
-    return Number(r.numAffectedRows) === 1;
+    const r = await tx
+      .updateTable('meter_buckets')
+      .set((eb) => ({ aggregate: JSON.stringify(aggregate), usage_count: eb('usage_count', '+', added), updated_at: toDbTime(now) }))
+      .where('id', '=', id)
+      .where('state', '=', 'open')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /**
@@ -258,6 +247,24 @@ export class BucketRepository {
       .limit(1)
       .executeTakeFirst();
     return row?.customer_id ?? null;
+  }
+
+  /**
+   * The bucket with its distinct ids loaded into its aggregate, as billing needs them (a stored
+   * `distinct` aggregate keeps only their count); any other bucket as it is. Read after the
+   * bucket: a write in between changes its usage count, and sealing refuses a changed bucket.
+   */
+  async withDistinctIds(bucket: MeterBucket, db: Db | Tx = this.db): Promise<MeterBucket> {
+    if (bucket.aggregate.mode !== 'distinct') return bucket;
+    const rows = await db
+      .selectFrom('meter_bucket_distinct_ids')
+      .select(['distinct_id', 'first_at', 'idempotency_key', 'tag_key'])
+      .where('bucket_id', '=', bucket.id)
+      .execute();
+    const ids: DistinctEntry[] = rows
+      .map((r) => ({ id: r.distinct_id, at: Number(r.first_at), idempotencyKey: r.idempotency_key, tagKey: r.tag_key }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { ...bucket, aggregate: { mode: 'distinct', ids, count: ids.length } };
   }
 
   async findById(id: string, db: Db | Tx = this.db): Promise<MeterBucket | undefined> {

@@ -127,6 +127,8 @@ export class BucketSealer {
     broken: Set<string>,
   ): Promise<Planned | undefined> {
     try {
+      // A distinct hour is counted now, from its id rows.
+      if (bucket.mode === 'distinct' && bucket.quantity === null) bucket = await this.deps.buckets.withDistinctIds(bucket);
       if (!cache.has(bucket.customerId)) cache.set(bucket.customerId, await this.deps.customers.findById(bucket.customerId));
       const customer = cache.get(bucket.customerId);
       const entitlement =

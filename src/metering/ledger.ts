@@ -1,14 +1,16 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Customer } from '../customers/customer';
 import { CustomerRepository } from '../customers/customer.repository';
 import { usageAcceptable } from '../customers/subscription-state';
 import type { Clock } from '../platform/clock';
 import { ConcurrentWriteError, ConflictError } from '../platform/errors';
+import { timeOrderedId } from '../platform/ids';
 import type { Logger } from '../platform/logger';
 import type { ProductCatalog, ProductConfig } from '../products/product-config';
 import { isRetryableWrite, toDbTime, type DialectName } from '../store/dialect';
 import type { Db, Tx, UsageEventsTable } from '../store/schema';
 import { addUsage, usageRejection, type BucketAggregate } from './aggregation';
+import { LedgerWrites, type AggregateWrite, type DistinctIdReport } from './ledger-writes.repository';
 import { allocationKey } from './allocations';
 import type { MeterBucket } from './bucket';
 import { bucketKey, BucketRepository, type NewBucket } from './bucket.repository';
@@ -77,6 +79,7 @@ export class UsageLedger {
   private readonly customers: CustomerRepository;
   private readonly usageEvents = new UsageEventRepository();
   private readonly flushes: FinalFlushRepository;
+  private readonly writes: LedgerWrites;
 
   constructor(
     private readonly deps: {
@@ -91,6 +94,7 @@ export class UsageLedger {
     this.buckets = new BucketRepository(deps.db, deps.dialect);
     this.customers = new CustomerRepository(deps.db);
     this.flushes = new FinalFlushRepository(deps.db);
+    this.writes = new LedgerWrites(deps.dialect);
   }
 
   async record(records: readonly unknown[]): Promise<UsageResult[]> {
@@ -258,6 +262,8 @@ export class UsageLedger {
       return entry;
     };
     const events: UsageEventsTable[] = [];
+    const distinctIds: DistinctIdReport[] = [];
+    const receivedAt = toDbTime(now);
     const firstOf = new Map<string, UsageResult>();
     for (const p of ordered) {
       const k = `${p.customer.id}\u0000${p.usage.idempotencyKey}`;
@@ -337,12 +343,21 @@ export class UsageLedger {
         firstOf.set(k, results[p.index]!);
         continue;
       }
-      entry.aggregate = addUsage(entry.aggregate, p.usage.mode, p.usage);
+      // A distinct id is a row of its own (one per bucket and id); the aggregate keeps their count.
+      if (p.usage.mode === 'distinct')
+        distinctIds.push({
+          bucketId: entry.bucket.id,
+          distinctId: p.usage.distinctId!,
+          at: p.usage.timestamp.getTime(),
+          idempotencyKey: p.usage.idempotencyKey,
+          tagKey: allocationKey(p.usage.tags),
+        });
+      else entry.aggregate = addUsage(entry.aggregate, p.usage.mode, p.usage);
       entry.added += 1;
       const hour = entry.bucket.hour.toISOString();
       const rolledForward = entry.bucket.hour.getTime() !== p.usage.hour.getTime();
       events.push({
-        id: randomUUID(),
+        id: timeOrderedId(now),
         customer_id: p.customer.id,
         idempotency_key: p.usage.idempotencyKey,
         fingerprint: p.fingerprint,
@@ -354,18 +369,27 @@ export class UsageLedger {
         bucket_id: entry.bucket.id,
         bucket_hour: hour,
         rolled_forward: rolledForward ? 1 : 0,
-        received_at: toDbTime(now),
+        received_at: receivedAt,
       });
       results[p.index] = accepted(p, hour, rolledForward, false);
       firstOf.set(k, results[p.index]!);
     }
+    // All in this transaction: the distinct ids, then every touched bucket's aggregate (written
+    // only while it is still open), then the usage rows. Nothing commits unless all of it does.
+    const newIds = await this.writes.addDistinctIds(tx, distinctIds);
+    const aggregates: AggregateWrite[] = [];
     for (const entry of loaded.values()) {
       if (entry.added === 0) continue;
-      if (!(await this.buckets.updateAggregate(tx, entry.bucket.id, entry.aggregate, entry.added, now))) {
-        throw new ConcurrentWriteError(`bucket ${entry.bucket.id} was sealed during the write`);
-      }
+      const aggregate =
+        entry.aggregate.mode === 'distinct'
+          ? { mode: 'distinct', ids: [], count: (entry.aggregate.count ?? 0) + (newIds.get(entry.bucket.id) ?? 0) }
+          : entry.aggregate;
+      aggregates.push({ bucketId: entry.bucket.id, aggregate: JSON.stringify(aggregate), added: entry.added });
     }
-    await this.usageEvents.insertMany(tx, events);
+    if ((await this.writes.updateAggregates(tx, aggregates, receivedAt)) !== aggregates.length) {
+      throw new ConcurrentWriteError('a bucket of this write was sealed during it');
+    }
+    await this.writes.insertUsage(tx, events);
   }
 
   /**
@@ -397,7 +421,7 @@ function fingerprintOf(customerId: string, u: ValidatedUsage): string {
     u.distinctId ?? null,
     allocationKey(u.tags),
   ]);
-  return createHash('sha256').update(canonical).digest('base64url');
+  return hash('sha256', canonical, 'base64url');
 }
 
 function keyOf(input: unknown): string | null {

@@ -1,6 +1,5 @@
-import { compiledRowStatement, compiledStatement } from '../store/compiled-query';
 import { fromDbTime } from '../store/dialect';
-import type { Tx, UsageEventsTable } from '../store/schema';
+import type { Tx } from '../store/schema';
 
 /** What a stored usage report answered, by (customer, idempotency key). */
 export interface StoredUsage {
@@ -10,36 +9,8 @@ export interface StoredUsage {
   readonly rolledForward: boolean;
 }
 
-/** Keys per lookup; rows per INSERT (well under SQLite's bound-parameter limit). */
+/** Keys per lookup (well under SQLite's bound-parameter limit). */
 const CHUNK = 500;
-const INSERT_CHUNK = 200;
-
-/** A single-record write's statements, compiled once (see {@link compiledStatement}). */
-const findOne = compiledStatement((db, customerId: string, idempotencyKey: string) =>
-  db
-    .selectFrom('usage_events')
-    .select(['customer_id', 'idempotency_key', 'fingerprint', 'bucket_hour', 'rolled_forward'])
-    .where('customer_id', '=', customerId)
-    .where('idempotency_key', '=', idempotencyKey),
-);
-const USAGE_EVENT_COLUMNS = [
-  'id',
-  'customer_id',
-  'idempotency_key',
-  'fingerprint',
-  'dimension',
-  'quantity',
-  'distinct_id',
-  'tags',
-  'usage_time',
-  'bucket_id',
-  'bucket_hour',
-  'rolled_forward',
-  'received_at',
-] as const satisfies ReadonlyArray<keyof UsageEventsTable>;
-const insertOne = compiledRowStatement<UsageEventsTable, unknown>(USAGE_EVENT_COLUMNS, (db, row) =>
-  db.insertInto('usage_events').values(row),
-);
 
 /** The SaaS app's usage reports, unique per (customer, idempotency key): the ledger's audit trail and replay memory. */
 export class UsageEventRepository {
@@ -73,14 +44,11 @@ export class UsageEventRepository {
       const group = statement;
       statement = [];
       size = 0;
-      const only = group.length === 1 && group[0]!.keys.length === 1 ? group[0]! : undefined;
-      const rows = only
-        ? (await findOne(tx, only.customerId, only.keys[0]!)).rows
-        : await tx
-            .selectFrom('usage_events')
-            .select(['customer_id', 'idempotency_key', 'fingerprint', 'bucket_hour', 'rolled_forward'])
-            .where((eb) => eb.or(group.map((t) => eb.and([eb('customer_id', '=', t.customerId), eb('idempotency_key', 'in', t.keys)]))))
-            .execute();
+      const rows = await tx
+        .selectFrom('usage_events')
+        .select(['customer_id', 'idempotency_key', 'fingerprint', 'bucket_hour', 'rolled_forward'])
+        .where((eb) => eb.or(group.map((t) => eb.and([eb('customer_id', '=', t.customerId), eb('idempotency_key', 'in', t.keys)]))))
+        .execute();
       for (const r of rows) {
         out.set(`${r.customer_id}\u0000${r.idempotency_key}`, {
           fingerprint: r.fingerprint,
@@ -96,19 +64,5 @@ export class UsageEventRepository {
     }
     await run();
     return out;
-  }
-
-  /** Inserts the reports, many per statement, in the caller's transaction. */
-  async insertMany(tx: Tx, rows: readonly UsageEventsTable[]): Promise<void> {
-    if (rows.length === 1) {
-      await insertOne(tx, rows[0]!);
-      return;
-    }
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await tx
-        .insertInto('usage_events')
-        .values(rows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
   }
 }

@@ -6,6 +6,7 @@ import { Pool, types as pgTypes } from 'pg';
 import type { DialectName } from './dialect';
 import { appliedMigrationNames, applyMigrations } from './migration-runner';
 import { migrations } from './migrations';
+import { registerSqliteHandle } from './sqlite-handle';
 import type { Database } from './schema';
 
 // bigint (int8) columns hold counts and quantities well inside 2^53: read them as numbers.
@@ -44,12 +45,9 @@ export function openStore(config: StoreConfig): Store {
     database.pragma('busy_timeout = 5000');
     // 0x10002: analyse every table whose statistics are missing or stale, at open (SQLite's advice).
     database.pragma('optimize = 0x10002');
-    const store = createStore(
-      new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
-      'sqlite',
-      undefined,
-      () => clearInterval(optimizer),
-    );
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    registerSqliteHandle(kysely, database);
+    const store = createStore(kysely, 'sqlite', undefined, () => clearInterval(optimizer));
     // Through Kysely, so the refresh waits its turn on the one connection instead of landing
     // inside another statement's transaction.
     const optimizer = setInterval(() => void store.refreshPlannerStatistics().catch(() => undefined), SQLITE_OPTIMIZE_EVERY_MS);

@@ -155,6 +155,7 @@ export interface Database {
   events: EventsTable;
   entitlements: EntitlementsTable;
   meter_buckets: MeterBucketsTable;
+  meter_bucket_distinct_ids: MeterBucketDistinctIdsTable;
   usage_events: UsageEventsTable;
   metering_final_flushes: MeteringFinalFlushesTable;
   metering_progress: MeteringProgressTable;
@@ -214,6 +215,16 @@ export interface MeterBucketsTable {
   aws_operation: string | null;
   /** When that call failed (migration 0010). */
   last_error_at: DbTime | null;
+}
+
+/** The ids of a `distinct` bucket, one row each, with the id's first report (migration 0012). */
+export interface MeterBucketDistinctIdsTable {
+  bucket_id: string;
+  distinct_id: string;
+  /** Usage time of the first report, epoch ms. */
+  first_at: number;
+  idempotency_key: string;
+  tag_key: string;
 }
 
 /** Usage already counted against an entitlement, per customer, dimension and entitlement period (migration 0005). */

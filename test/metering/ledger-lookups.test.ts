@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CustomerRepository } from '../../src/customers/customer.repository';
 import { bucketKey, BucketRepository, type NewBucket } from '../../src/metering/bucket.repository';
+import { LedgerWrites } from '../../src/metering/ledger-writes.repository';
 import { UsageEventRepository } from '../../src/metering/usage-event.repository';
 import { toDbTime } from '../../src/store/dialect';
 import { describeDialects, openTestStore, type TestStore } from '../support/stores';
@@ -51,7 +52,7 @@ describeDialects('ledger look-ups on %s', (dialect) => {
       received_at: toDbTime(now),
     }));
     const events = new UsageEventRepository();
-    await t.store.db.transaction().execute((tx) => events.insertMany(tx, rows));
+    await t.store.db.transaction().execute((tx) => new LedgerWrites(dialect).insertUsage(tx, rows));
     const asked = [
       ...Array.from({ length: 1200 }, (_, i) => ({ customerId: customers[0]!, idempotencyKey: `k${i}` })),
       { customerId: customers[0]!, idempotencyKey: 'x' }, // customer 1's key, asked for customer 0

@@ -11,6 +11,8 @@ import * as m0008 from './0008-leases';
 import * as m0009 from './0009-app-integration';
 import * as m0010 from './0010-console';
 import * as m0011 from './0011-agreement-requests';
+import * as m0012 from './0012-distinct-id-rows';
+import * as m0013 from './0013-usage-events-without-bucket-index';
 import * as m0014 from './0014-renewals-awaiting-previous';
 
 /**
@@ -34,5 +36,7 @@ export const migrations: readonly NumberedMigration[] = [
   { name: '0009-app-integration', up: m0009.up },
   { name: '0010-console', up: m0010.up },
   { name: '0011-agreement-requests', up: m0011.up },
+  { name: '0012-distinct-id-rows', up: m0012.up },
+  { name: '0013-usage-events-without-bucket-index', up: m0013.up },
   { name: '0014-renewals-awaiting-previous', up: m0014.up },
 ];
