@@ -174,9 +174,10 @@ describeDialects('ledger writes on %s', (dialect) => {
         dialect === 'postgres' ? sql`drop table if exists ${sql.table(name)} cascade` : sql`drop table if exists ${sql.table(name)}`
       ).execute(db);
     if (dialect === 'sqlite') await sql`pragma foreign_keys = on`.execute(db);
-    const before = migrations.findIndex((m) => m.name.startsWith('0012'));
-    expect(before).toBeGreaterThan(0);
-    await applyMigrations(db, dialect, schema, migrations.slice(0, before));
+    // Every migration but the ledger's 0012 and 0013 (a later one of another change may be applied already).
+    const before = migrations.filter((m) => !m.name.startsWith('0012') && !m.name.startsWith('0013'));
+    expect(before.length).toBe(migrations.length - 2);
+    await applyMigrations(db, dialect, schema, before);
     const at = new Date('2026-03-10T09:00:00Z');
     const [c] = await activeCustomers(store, 1, at);
     const ids = Array.from({ length: 2500 }, (_, i) => ({
