@@ -1,6 +1,6 @@
 /**
  * Notifications processed per second, end to end: SNS envelopes in the simulator's SQS queue →
- * sqs-consumer (real SDK, long polling) → parse → one store transaction each → delete. The clock
+ * sqs-consumer (real SDK, long polling) → parse → one store transaction per receive → delete. The clock
  * stops when the queue is empty (every message deleted, none in flight).
  * Usage: node -r @swc-node/register bench/notifications.ts [messages=5000] [consumers=4] [sqlite|postgres|both]
  */
@@ -61,11 +61,28 @@ export async function benchNotifications(
     credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
   });
   const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
-  const customers = new CustomerRepository(store.db);
+  // Every statement the processor sends (BEGIN and COMMIT are not plugin-visible and not counted), and its transactions.
+  let statements = 0;
+  let transactions = 0;
+  const counted = store.db.withPlugin({
+    transformQuery: ({ node }) => {
+      statements++;
+      return node;
+    },
+    transformResult: ({ result }) => Promise.resolve(result),
+  });
+  const db = new Proxy(counted, {
+    get(target, prop) {
+      if (prop === 'transaction') transactions++;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const customers = new CustomerRepository(db);
   const processor = new EventProcessor({
-    db: store.db,
+    db,
     customers,
-    events: new EventRepository(store.db),
+    events: new EventRepository(db),
     entitlements: new SdkEntitlementReader(aws.entitlement),
     catalog: new ProductCatalog([product]),
     bus: new DomainEventBus(),
@@ -88,6 +105,8 @@ export async function benchNotifications(
     (_, n) => new NotificationQueueConsumer({ name: `bench-${n}`, queueUrl, sqs: aws.sqs, processor, logger, waitTimeSeconds: 1 }),
   );
   const memBefore = process.memoryUsage().rss;
+  statements = 0;
+  transactions = 0;
   const started = process.hrtime.bigint();
   for (const c of consumers) c.start();
   // A message counts once it is deleted: the run ends when the queue holds nothing, visible or in flight.
@@ -103,6 +122,8 @@ export async function benchNotifications(
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const c of consumers) await c.stop();
+  const perMessage = statements / total;
+  const messagesPerTransaction = total / Math.max(1, transactions);
   const applied = await store.db
     .selectFrom('events')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -112,7 +133,7 @@ export async function benchNotifications(
   await dispose();
   const perSecond = total / seconds;
   console.log(
-    `notifications: ${total} messages, ${consumerCount} consumers, ${dialect}: ${seconds.toFixed(2)} s, ${perSecond.toFixed(0)} messages/s, events stored ${Number(applied?.n)}, rss +${((process.memoryUsage().rss - memBefore) / 1e6).toFixed(0)} MB`,
+    `notifications: ${total} messages, ${consumerCount} consumers, ${dialect}: ${seconds.toFixed(2)} s, ${perSecond.toFixed(0)} messages/s, events stored ${Number(applied?.n)}, ${perMessage.toFixed(1)} statements/message besides BEGIN and COMMIT, ${messagesPerTransaction.toFixed(1)} messages/transaction, rss +${((process.memoryUsage().rss - memBefore) / 1e6).toFixed(0)} MB`,
   );
   return { perSecond, seconds };
 }

@@ -4,7 +4,7 @@
  *
  *   npm run bench            quick sizes (about a minute)
  *   npm run bench -- --full  the issue-sized runs: 100,000 metering records at the 10 req/s
- *                            quota (at least 400 s) and 20,000 notifications
+ *                            quota (at least 400 s), 50,000 at 100 req/s, and 20,000 notifications
  *   npm run bench -- notifications metering-ingest   only the named benchmarks
  *
  * With `TEST_DATABASE_URL` set, the notification and ingestion benches also measure PostgreSQL beside
@@ -34,7 +34,7 @@ const benches: Bench[] = [
   { name: 'registration', file: 'registration.ts', quick: ['500', '8'], full: ['2000', '8'] },
   { name: 'notifications', file: 'notifications.ts', quick: ['2000', '4', notificationEngines], full: ['20000', '4', notificationEngines] },
   { name: 'metering-ingest', file: 'metering-ingest.ts', quick: ['20000'], full: ['100000'] },
-  { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4'], full: ['100000', '4'] },
+  { name: 'metering-emit', file: 'metering-emit.ts', quick: ['5000', '4', '10000'], full: ['100000', '4', '50000'] },
   { name: 'webhook-delivery', file: 'webhook-delivery.ts', quick: ['2000', '200', dialect], full: ['20000', '1000', dialect] },
   { name: 'console-pages', file: 'console-pages.ts', quick: ['200', '10000', '1000000'], full: ['1000', '10000', '1000000'] },
 ];

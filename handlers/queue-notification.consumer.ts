@@ -2,7 +2,7 @@ import type { Logger } from '../src/platform/logger';
 import { Consumer } from 'sqs-consumer';
 import type { SqsMessage as Message, SQSClient } from '../src/aws/clients';
 import { parseQueueMessage } from '../src/events/envelope';
-import type { EventProcessor } from '../src/events/event-processor';
+import type { Delivery, EventProcessor } from '../src/events/event-processor';
 
 /** Options of one notification queue consumer, with their defaults. */
 export interface NotificationConsumerOptions {
@@ -11,7 +11,7 @@ export interface NotificationConsumerOptions {
   readonly sqs: SQSClient;
   readonly processor: EventProcessor;
   readonly logger: Logger;
-  /** Messages per receive, processed concurrently (1–10). Default 10. */
+  /** Messages per receive, committed together in one transaction (1–10). Default 10. */
   readonly batchSize?: number;
   /** Long-poll wait, seconds (0–20). Default 20. */
   readonly waitTimeSeconds?: number;
@@ -27,7 +27,8 @@ export interface NotificationConsumerOptions {
 
 /**
  * Long-polls one SQS queue of Marketplace notifications (SNS envelopes, raw delivery or
- * EventBridge events, in any mix). A message is deleted only after its effects are committed;
+ * EventBridge events, in any mix). The messages of one receive are committed in one transaction
+ * (one by one if that fails). A message is deleted only after its effects are committed;
  * garbage is recorded as rejected and deleted; a transient failure (store down, GetEntitlements
  * throttled) is thrown, so SQS makes the message visible again and finally dead-letters it.
  */
@@ -49,7 +50,7 @@ export class NotificationQueueConsumer {
       visibilityTimeout: options.visibilityTimeout ?? 60,
       heartbeatInterval: options.heartbeatInterval === null ? undefined : (options.heartbeatInterval ?? 20),
       messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
-      // One receive of up to 10 is handled concurrently; the ones whose effects are committed are
+      // One receive of up to 10 is committed together; the ones whose effects are committed are
       // deleted together (DeleteMessageBatch); the others stay and come back after the visibility timeout.
       handleMessageBatch: (messages) => this.handleBatch(messages),
     });
@@ -104,14 +105,18 @@ export class NotificationQueueConsumer {
   private async handleBatch(messages: Message[]): Promise<Message[]> {
     if (this.stopping) return [];
     this.batchesOpen++;
-    const work = Promise.allSettled(messages.map((m) => this.handle(m)));
+    // One receive is committed together (one transaction); only what committed is deleted.
+    const work = this.options.processor.handleBatch(messages.map((m) => this.delivery(m)));
     this.inFlight.add(work);
     const settled = await work.finally(() => this.inFlight.delete(work));
     const done: Message[] = [];
     settled.forEach((result, i) => {
       const message = messages[i]!;
-      if (result.status === 'fulfilled') done.push(message);
-      else {
+      if (result.status === 'fulfilled') {
+        done.push(message);
+        this.counts.set(result.value.outcome, (this.counts.get(result.value.outcome) ?? 0) + 1);
+        this.options.onOutcome?.(result.value.outcome);
+      } else {
         this.options.logger.warn(
           {
             queue: this.options.name,
@@ -126,18 +131,13 @@ export class NotificationQueueConsumer {
     return done;
   }
 
-  private async handle(message: Message): Promise<Message> {
+  private delivery(message: Message): Delivery {
     const messageId = message.MessageId ?? 'unknown';
     const body = message.Body ?? '';
     const sent = Number(message.Attributes?.SentTimestamp);
-    const parsed = parseQueueMessage(body, { messageId, sentTimestamp: Number.isFinite(sent) && sent > 0 ? new Date(sent) : undefined });
-    const result = await this.options.processor.handle(parsed, {
-      dedupeKey: `sqs:${messageId}`,
-      channel: `sqs:${this.options.name}`,
-      body: body.slice(0, 16_000),
-    });
-    this.counts.set(result.outcome, (this.counts.get(result.outcome) ?? 0) + 1);
-    this.options.onOutcome?.(result.outcome);
-    return message;
+    return {
+      parsed: parseQueueMessage(body, { messageId, sentTimestamp: Number.isFinite(sent) && sent > 0 ? new Date(sent) : undefined }),
+      raw: { dedupeKey: `sqs:${messageId}`, channel: `sqs:${this.options.name}`, body: body.slice(0, 16_000) },
+    };
   }
 }

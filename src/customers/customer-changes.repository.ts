@@ -4,7 +4,7 @@ import { fromDbTime, toDbTime } from '../store/dialect';
 import type { Database } from '../store/schema';
 import { appendOutboxEvent } from '../webhooks/outbox.repository';
 import type { WebhookEventType } from '../webhooks/event-types';
-import { readCustomerView } from './customer-snapshot.repository';
+import { readCustomerView, type KnownCustomer } from './customer-snapshot.repository';
 import { withoutPersonalData, type CustomerView } from './customer-view';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -26,6 +26,7 @@ export type ChangeKind = (typeof CHANGE_KINDS)[number];
  * Records one new version of a customer, in the transaction that wrote it (call it after the write):
  * a change-feed row with the whole customer as of now, and an outbox event per webhook type, so the
  * feed, the webhooks and the change itself commit or roll back together. Returns the view written.
+ * `known`: the customer as the caller just wrote it, instead of reading it back.
  */
 export async function recordCustomerChange(
   tx: Db,
@@ -33,8 +34,9 @@ export async function recordCustomerChange(
   change: ChangeKind,
   webhooks: readonly WebhookEventType[],
   now: Date,
+  known?: KnownCustomer,
 ): Promise<CustomerView> {
-  const view = await readCustomerView(tx, customerId);
+  const view = await readCustomerView(tx, customerId, known);
   if (!view) throw new Error(`customer ${customerId} vanished inside its own transaction`);
   await tx
     .insertInto('customer_changes')

@@ -200,9 +200,13 @@ export class CustomerRepository {
     }
   }
 
-  /** The same merge inside a caller's transaction (event handling). */
-  async upsertIn(tx: Db, facts: CustomerFacts, now: Date, extra: { registered?: boolean } = {}): Promise<Customer> {
-    const existing = await this.findRowByIdentity(facts, tx);
+  /**
+   * The same merge inside a caller's transaction (event handling). `lock`: the customer returned is
+   * locked until that transaction ends, as {@link lock} does, found with the lock taken in the same
+   * statement (PostgreSQL: SELECT … FOR UPDATE; a created customer is its own insert's).
+   */
+  async upsertIn(tx: Db, facts: CustomerFacts, now: Date, extra: { registered?: boolean; lock?: boolean } = {}): Promise<Customer> {
+    const existing = await this.findRowByIdentity(facts, tx, extra.lock === true && isPostgres(tx));
     // Offer and agreement are filled here only while unknown; events then merge them newest-wins
     // ({@link mergeAgreementFacts}), registrations never change them.
     const at = toDbTime(now);
@@ -243,7 +247,7 @@ export class CustomerRepository {
       await tx.insertInto('customers').values(row).execute();
       await this.rememberLicence(tx, row.id, facts.licenseArn);
       if (extra.registered) await recordCustomerChange(tx, row.id, 'registered', ['customer.registered'], now);
-      else await recordCustomerChange(tx, row.id, 'created', [], now);
+      else await recordCustomerChange(tx, row.id, 'created', [], now, { row, entitlements: 'none' });
       return toCustomer(row);
     }
     const merged = {
@@ -286,7 +290,7 @@ export class CustomerRepository {
    * SQLite runs one write transaction at a time, so the row read in it is already current.
    */
   async lock(tx: Db, customer: Customer): Promise<Customer> {
-    if (!(tx.getExecutor().adapter instanceof PostgresAdapter)) return customer;
+    if (!isPostgres(tx)) return customer;
     const row = await tx.selectFrom('customers').selectAll().where('id', '=', customer.id).forUpdate().executeTakeFirstOrThrow();
     return toCustomer(row);
   }
@@ -341,12 +345,13 @@ export class CustomerRepository {
 
   /**
    * Writes a subscription state computed by the state machine (caller holds the transaction and the
-   * customer's lock), and records the change with the webhooks its status move means.
+   * customer's lock), and records the change with the webhooks its status move means. `current`:
+   * the customer as the caller locked it, if its subscription is unchanged since (else it is read).
    */
-  async saveSubscriptionState(tx: Db, id: string, state: SubscriptionState, now: Date): Promise<void> {
-    const before = await this.findById(id, tx);
+  async saveSubscriptionState(tx: Db, id: string, state: SubscriptionState, now: Date, current?: Customer): Promise<void> {
+    const before = current ?? (await this.findById(id, tx));
     await this.rememberLicence(tx, id, state.licenseArn);
-    await tx
+    const written = await tx
       .updateTable('customers')
       .set((eb) => ({
         status: state.status,
@@ -367,10 +372,11 @@ export class CustomerRepository {
         version: eb('version', '+', 1),
       }))
       .where('id', '=', id)
-      .execute();
+      .returningAll()
+      .executeTakeFirst();
     const effects = before ? effectsOf(before.subscription, state) : [];
     const changed = before?.subscription.status !== state.status;
-    await recordCustomerChange(tx, id, changed ? 'status_changed' : 'updated', effects.map(webhookOf), now);
+    await recordCustomerChange(tx, id, changed ? 'status_changed' : 'updated', effects.map(webhookOf), now, written && { row: written });
   }
 
   /**
@@ -487,12 +493,16 @@ export class CustomerRepository {
     return rows.map(toCustomer);
   }
 
-  private async findRowByIdentity(identity: CustomerIdentity, db: Db): Promise<CustomerRow | undefined> {
+  /** `forUpdate`: the row found is locked in the same statement (PostgreSQL only). */
+  private async findRowByIdentity(identity: CustomerIdentity, db: Db, forUpdate = false): Promise<CustomerRow | undefined> {
+    const customers = () => {
+      const q = db.selectFrom('customers');
+      return forUpdate ? q.forUpdate() : q;
+    };
     if (identity.licenseArn) {
-      const row = await db.selectFrom('customers').selectAll().where('license_arn', '=', identity.licenseArn).executeTakeFirst();
+      const row = await customers().selectAll().where('license_arn', '=', identity.licenseArn).executeTakeFirst();
       if (row) return row;
-      const earlier = await db
-        .selectFrom('customers')
+      const earlier = await customers()
         .innerJoin('customer_licences', 'customer_licences.customer_id', 'customers.id')
         .selectAll('customers')
         .where('customer_licences.license_arn', '=', identity.licenseArn)
@@ -500,8 +510,7 @@ export class CustomerRepository {
       if (earlier) return earlier;
     }
     if (identity.customerIdentifier && identity.productCode) {
-      const row = await db
-        .selectFrom('customers')
+      const row = await customers()
         .selectAll()
         .where('product_code', '=', identity.productCode)
         .where('customer_identifier', '=', identity.customerIdentifier)
@@ -509,11 +518,10 @@ export class CustomerRepository {
       if (row) return row;
     }
     if (identity.agreementId) {
-      const row = await db.selectFrom('customers').selectAll().where('agreement_id', '=', identity.agreementId).executeTakeFirst();
+      const row = await customers().selectAll().where('agreement_id', '=', identity.agreementId).executeTakeFirst();
       if (row) return row;
       // An agreement the customer had before a renewal or replacement (facts §5.4) still names them.
-      const earlier = await db
-        .selectFrom('customers')
+      const earlier = await customers()
         .innerJoin('customer_agreements', 'customer_agreements.customer_id', 'customers.id')
         .selectAll('customers')
         .where('customer_agreements.agreement_id', '=', identity.agreementId)
@@ -522,8 +530,7 @@ export class CustomerRepository {
     }
     if (identity.customerAWSAccountId && identity.productCode) {
       // An account seen before its licence (an agreement event, then License Updated) is the same buyer.
-      const rows = await db
-        .selectFrom('customers')
+      const rows = await customers()
         .selectAll()
         .where('product_code', '=', identity.productCode)
         .where('customer_aws_account_id', '=', identity.customerAWSAccountId)
@@ -563,4 +570,8 @@ function webhookOf(effect: DomainEffect): WebhookEventType {
     case 'customer-ended':
       return 'customer.ended';
   }
+}
+
+function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }

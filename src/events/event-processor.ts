@@ -16,7 +16,7 @@ import type { Db, Tx } from '../store/schema';
 import { agreementFactsOf } from './agreement-facts';
 import { applyAgreementRequest } from './agreement-request-apply';
 import { isAgreementRequestKind } from './agreement-request-event';
-import type { EventOutcome, EventRepository, StoredEvent } from './event.repository';
+import type { EventOutcome, EventOutcomeWrite, EventRecord, EventRepository, StoredEvent } from './event.repository';
 import { parseEventBridgeEvent } from './eventbridge-event';
 import type { MarketplaceEvent, ParseResult } from './marketplace-event';
 import { entitlementsEmptyTransition, toStatusTransition } from './status-transition';
@@ -47,6 +47,28 @@ export interface EventProcessorDeps {
 
 type Applied = { outcome: EventOutcome; reason?: string };
 
+/** What a delivery channel saw: the key and channel to record garbage under, and the raw body. */
+export interface RawDelivery {
+  readonly dedupeKey: string;
+  readonly channel: string;
+  readonly body: unknown;
+}
+
+/** One received notification, parsed, with what its channel saw. */
+export interface Delivery {
+  readonly parsed: ParseResult;
+  readonly raw: RawDelivery;
+}
+
+type Snapshot = { entitlements: Entitlement[]; fetchedAt: Date };
+
+/** A notification with its AWS reads done, ready for its transaction. */
+interface Prepared {
+  readonly event: MarketplaceEvent;
+  readonly snapshot: Snapshot | undefined;
+  readonly agreement: { details: AgreementDetails; fetchedAt: Date } | undefined;
+}
+
 /** Attempts at one event's transaction when a concurrent first write of its customer wins a unique index. */
 const UNIQUE_RACE_ATTEMPTS = 3;
 
@@ -68,12 +90,54 @@ export class EventProcessor {
   }
 
   /** Handles a parse result: garbage is recorded as rejected (and is then safe to acknowledge). */
-  async handle(parsed: ParseResult, raw: { dedupeKey: string; channel: string; body: unknown }): Promise<ProcessResult> {
-    if (!parsed.ok) return this.reject(parsed.dedupeKey ?? raw.dedupeKey, raw.channel, parsed.reason, raw.body);
-    return this.process(parsed.event);
+  async handle(parsed: ParseResult, raw: RawDelivery): Promise<ProcessResult> {
+    const prepared = await this.prepare(parsed, raw);
+    return 'outcome' in prepared ? prepared : this.commitOne(prepared);
   }
 
   async process(event: MarketplaceEvent): Promise<ProcessResult> {
+    const prepared = await this.prepareEvent(event);
+    return 'outcome' in prepared ? prepared : this.commitOne(prepared);
+  }
+
+  /**
+   * Handles the notifications of one receive, committing their effects in one transaction (one
+   * commit instead of one per message). Each answer is settled on its own: a notification whose
+   * AWS reads fail is rejected alone, and when the shared transaction fails (a poison message, a
+   * deadlock, a unique race with another consumer) nothing of it is kept and each notification is
+   * then committed in a transaction of its own, as {@link handle} does, so one bad message neither
+   * loses nor blocks the others. A fulfilled answer means its effects are committed.
+   */
+  async handleBatch(deliveries: readonly Delivery[]): Promise<Array<PromiseSettledResult<ProcessResult>>> {
+    const prepared = await Promise.allSettled(deliveries.map((d) => this.prepare(d.parsed, d.raw)));
+    const results: Array<PromiseSettledResult<ProcessResult>> = prepared.map((p) =>
+      p.status === 'rejected' || 'outcome' in p.value ? (p as PromiseSettledResult<ProcessResult>) : { status: 'rejected', reason: null },
+    );
+    let pending = prepared.flatMap((p, index) => (p.status === 'fulfilled' && !('outcome' in p.value) ? [{ index, work: p.value }] : []));
+    if (pending.length > 1) {
+      try {
+        const together = await this.commitTogether(pending.map((p) => p.work));
+        together.forEach((value, k) => (results[pending[k]!.index] = { status: 'fulfilled', value }));
+        pending = [];
+      } catch (error) {
+        this.deps.logger.warn(
+          { err: error, messages: pending.length },
+          'batch transaction rolled back; committing its notifications one by one',
+        );
+      }
+    }
+    const single = await Promise.allSettled(pending.map((p) => this.commitOne(p.work)));
+    single.forEach((r, k) => (results[pending[k]!.index] = r));
+    return results;
+  }
+
+  /** Everything before the transaction: rejection of garbage, the early duplicate look, the AWS reads. */
+  private async prepare(parsed: ParseResult, raw: RawDelivery): Promise<ProcessResult | Prepared> {
+    if (!parsed.ok) return this.reject(parsed.dedupeKey ?? raw.dedupeKey, raw.channel, parsed.reason, raw.body);
+    return this.prepareEvent(parsed.event);
+  }
+
+  private async prepareEvent(event: MarketplaceEvent): Promise<ProcessResult | Prepared> {
     const { events, catalog, clock } = this.deps;
     const product = event.productCode ? catalog.find(event.productCode) : undefined;
     if (event.productCode && !product) {
@@ -97,22 +161,24 @@ export class EventProcessor {
     // nothing: the unique keys in `events`, inside the transaction, do.
     if ((needsEntitlements || event.secondaryDedupeKey) && (await events.isRecorded(event.dedupeKey, event.secondaryDedupeKey)))
       return { outcome: 'duplicate' };
-    let snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined;
+    let snapshot: Snapshot | undefined;
     if (needsEntitlements && product) {
       // Taken before the read: of two overlapping reads, the later-started one is the newer snapshot.
       const fetchedAt = clock.now();
       snapshot = { entitlements: await this.deps.entitlements.readEntitlements(product.code, event), fetchedAt };
     }
     const agreement = await this.readAgreement(event);
+    return { event, snapshot, agreement };
+  }
+
+  /** One notification in a transaction of its own, retried when a concurrent first write of its customer wins a unique index. */
+  private async commitOne(work: Prepared): Promise<ProcessResult> {
     let effects: DomainEvent[] = [];
     let result: ProcessResult;
     for (let attempt = 1; ; attempt++) {
       effects = [];
       try {
-        result = await this.deps.db.transaction().execute(async (tx) => {
-          if (agreement) await this.details.save(agreement.details, agreement.fetchedAt, tx);
-          return this.apply(tx, event, snapshot, effects);
-        });
+        result = await this.deps.db.transaction().execute((tx) => this.applyPrepared(tx, work, effects));
         break;
       } catch (error) {
         // Two first events of one new customer: the loser's insert hits the unique index; retried, it merges.
@@ -120,12 +186,70 @@ export class EventProcessor {
         throw error;
       }
     }
+    await this.committed(work.event, result, effects);
+    return result;
+  }
+
+  /**
+   * Several notifications in one transaction, applied one after the other in the order of the
+   * customers they name (so that two consumers' transactions lock shared customers in the same
+   * order instead of deadlocking); notifications of one customer keep their order of receipt.
+   */
+  private async commitTogether(works: readonly Prepared[]): Promise<ProcessResult[]> {
+    const { events, clock, db } = this.deps;
+    const order = works
+      .map((_, k) => k)
+      .sort((a, b) => lockOrderKey(works[a]!.event).localeCompare(lockOrderKey(works[b]!.event)) || a - b);
+    const effects = works.map((): DomainEvent[] => []);
+    const results = await db.transaction().execute(async (tx) => {
+      const now = clock.now();
+      // Every event's row in one statement: the ones already recorded (or twice in this receive) are duplicates.
+      const inserted = new Set(
+        await events.recordAll(
+          works.map((w) => eventRecord(w.event)),
+          now,
+          tx,
+        ),
+      );
+      const out: ProcessResult[] = new Array<ProcessResult>(works.length);
+      const outcomes: EventOutcomeWrite[] = [];
+      for (const k of order) {
+        const work = works[k]!;
+        if (!inserted.delete(work.event.dedupeKey)) {
+          out[k] = { outcome: 'duplicate' };
+          continue;
+        }
+        if (work.agreement) await this.details.save(work.agreement.details, work.agreement.fetchedAt, tx);
+        const result = await this.applyRecorded(tx, work.event, work.snapshot, effects[k]!, now);
+        if (result.outcome !== 'unmatched')
+          outcomes.push({
+            dedupeKey: work.event.dedupeKey,
+            outcome: result.outcome,
+            reason: result.reason ?? null,
+            customerId: result.customerId ?? null,
+          });
+        out[k] = result;
+      }
+      // Written last, together: nothing in this transaction reads an applied event's outcome before.
+      await events.setOutcomes(outcomes, tx);
+      return out;
+    });
+    for (let k = 0; k < works.length; k++) await this.committed(works[k]!.event, results[k]!, effects[k]!);
+    return results;
+  }
+
+  private async applyPrepared(tx: Tx, work: Prepared, effects: DomainEvent[]): Promise<ProcessResult> {
+    if (work.agreement) await this.details.save(work.agreement.details, work.agreement.fetchedAt, tx);
+    return this.apply(tx, work.event, work.snapshot, effects);
+  }
+
+  /** After the commit: the domain events it made and the log line. */
+  private async committed(event: MarketplaceEvent, result: ProcessResult, effects: readonly DomainEvent[]): Promise<void> {
     for (const e of effects) await this.deps.bus.publish(e);
     this.deps.logger.info(
       { kind: event.kind, channel: event.channel, outcome: result.outcome, customerId: result.customerId, reason: result.reason },
       'marketplace notification',
     );
-    return result;
   }
 
   /**
@@ -171,36 +295,34 @@ export class EventProcessor {
     return { outcome: recorded ? 'rejected' : 'duplicate', reason };
   }
 
-  private async apply(
+  private async apply(tx: Tx, event: MarketplaceEvent, snapshot: Snapshot | undefined, effects: DomainEvent[]): Promise<ProcessResult> {
+    const now = this.deps.clock.now();
+    if (!(await this.deps.events.record(eventRecord(event), now, tx))) return { outcome: 'duplicate' };
+    const result = await this.applyRecorded(tx, event, snapshot, effects, now);
+    if (result.outcome !== 'unmatched')
+      await this.deps.events.setOutcome(event.dedupeKey, result.outcome, result.reason ?? null, result.customerId ?? null, tx);
+    return result;
+  }
+
+  /**
+   * Applies an event whose row in `events` this transaction has just inserted. Its final outcome is
+   * the caller's to write, except `unmatched`, written here at once: a later event of the same
+   * transaction may be the one it waits for, and finds it by that outcome.
+   */
+  private async applyRecorded(
     tx: Tx,
     event: MarketplaceEvent,
-    snapshot: { entitlements: Entitlement[]; fetchedAt: Date } | undefined,
+    snapshot: Snapshot | undefined,
     effects: DomainEvent[],
+    now: Date,
   ): Promise<ProcessResult> {
-    const { events, customers, clock } = this.deps;
-    const now = clock.now();
-    const recorded = await events.record(
-      {
-        dedupeKey: event.dedupeKey,
-        secondaryKey: event.secondaryDedupeKey,
-        channel: event.channel,
-        kind: event.kind,
-        eventTime: event.eventTime,
-        agreementId: event.agreementId,
-        outcome: 'applied',
-        payload: event.payload,
-      },
-      now,
-      tx,
-    );
-    if (!recorded) return { outcome: 'duplicate' };
-    const found = await this.customerFor(tx, event, now);
-    if (!found) {
+    const { events, customers } = this.deps;
+    const customer = await this.customerFor(tx, event, now);
+    if (!customer) {
       const reason = 'waiting for the customer of this agreement (agreement events carry no product or licence)';
       await events.setOutcome(event.dedupeKey, 'unmatched', reason, null, tx);
       return { outcome: 'unmatched', reason };
     }
-    const customer = await customers.lock(tx, found);
     const applied: Applied = await this.applyEvent(tx, customer, event, now, effects);
     if (snapshot) {
       // License Updated is applied first, so that an empty contract then opens the window over it.
@@ -214,7 +336,6 @@ export class EventProcessor {
           reason: 'the contract has no current entitlement: the final-metering window is open',
         });
     }
-    await events.setOutcome(event.dedupeKey, applied.outcome, applied.reason ?? null, customer.id, tx);
     // Only an event naming an agreement can be the one its waiting agreement events need.
     if (event.agreementId) {
       await this.replayUnmatched(tx, customer, event.agreementId, now, effects);
@@ -223,8 +344,10 @@ export class EventProcessor {
     }
     // AWS's free-trial answer, once its agreement is this customer's current one, whichever event
     // made it so: this one or one replayed just now (whose details may have been stored by a
-    // transaction that committed while this one ran).
-    await this.details.confirmFreeTrial(tx, customer.id, now);
+    // transaction that committed while this one ran). A customer without an agreement that no event
+    // here can have given one has none to confirm.
+    if (customer.agreementId !== null || event.agreementId !== undefined || mayChangeAgreement(event))
+      await this.details.confirmFreeTrial(tx, customer.id, now);
     return { outcome: applied.outcome, customerId: customer.id, ...(applied.reason === undefined ? {} : { reason: applied.reason }) };
   }
 
@@ -277,10 +400,12 @@ export class EventProcessor {
     return { outcome: 'applied', reason: `request recorded; the subscription is unchanged (${moved.reason ?? moved.outcome})` };
   }
 
+  /** The notification's customer, locked until the transaction ends (created if its product names it). */
   private async customerFor(tx: Tx, event: MarketplaceEvent, now: Date): Promise<Customer | undefined> {
     if (!event.productCode) {
       // Agreement events: only a customer already known by this agreement can take them.
-      return this.deps.customers.findByIdentity({ agreementId: event.agreementId }, tx);
+      const known = await this.deps.customers.findByIdentity({ agreementId: event.agreementId }, tx);
+      return known && this.deps.customers.lock(tx, known);
     }
     return this.deps.customers.upsertIn(
       tx,
@@ -295,13 +420,14 @@ export class EventProcessor {
         freeTrialAt: event.eventTime,
       },
       now,
+      { lock: true },
     );
   }
 
   private async applyTo(tx: Tx, customer: Customer, t: StatusTransition, now: Date, effects: DomainEvent[]): Promise<Applied> {
     const result = applyTransition(customer.subscription, t);
     if (result.outcome !== 'applied') return { outcome: result.outcome, reason: result.reason };
-    await this.deps.customers.saveSubscriptionState(tx, customer.id, result.state, now);
+    await this.deps.customers.saveSubscriptionState(tx, customer.id, result.state, now, customer);
     for (const effect of result.effects) effects.push(domainEvent(effect, customer.id));
     return result.note === undefined ? { outcome: 'applied' } : { outcome: 'applied', reason: result.note };
   }
@@ -342,6 +468,30 @@ export class EventProcessor {
 function storedAgreementEvent(stored: StoredEvent): MarketplaceEvent | null {
   const parsed = parseEventBridgeEvent(stored.payload);
   return parsed.ok ? parsed.event : null;
+}
+
+/** The event's row in `events`, recorded as applied until its outcome is known. */
+function eventRecord(event: MarketplaceEvent): EventRecord {
+  return {
+    dedupeKey: event.dedupeKey,
+    secondaryKey: event.secondaryDedupeKey,
+    channel: event.channel,
+    kind: event.kind,
+    eventTime: event.eventTime,
+    agreementId: event.agreementId,
+    outcome: 'applied',
+    payload: event.payload,
+  };
+}
+
+/** Whether applying the event may set or change its customer's agreement (and so its free-trial answer). */
+function mayChangeAgreement(event: MarketplaceEvent): boolean {
+  return agreementFactsOf(event) !== null || event.previousAgreementId !== undefined || isAgreementRequestKind(event.kind);
+}
+
+/** The customer a notification names, as far as its fields tell before the store is read. */
+function lockOrderKey(event: MarketplaceEvent): string {
+  return [event.productCode, event.licenseArn, event.customerIdentifier, event.agreementId].map((v) => v ?? '').join('\u0000');
 }
 
 function domainEvent(effect: DomainEffect, customerId: string): DomainEvent {

@@ -1,5 +1,5 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import { fromDbTimeOrNull, isUniqueViolation, toDbTime, toDbTimeOrNull } from '../store/dialect';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { fromDbTimeOrNull, toDbTime, toDbTimeOrNull } from '../store/dialect';
 import type { Database, EventsTable } from '../store/schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -18,6 +18,14 @@ export interface EventRecord {
   readonly outcome: EventOutcome;
   readonly reason?: string | null;
   readonly payload: unknown;
+}
+
+/** An outcome to write over an event's row. */
+export interface EventOutcomeWrite {
+  readonly dedupeKey: string;
+  readonly outcome: EventOutcome;
+  readonly reason: string | null;
+  readonly customerId: string | null;
 }
 
 export interface StoredEvent extends EventRecord {
@@ -42,13 +50,24 @@ export class EventRepository {
 
   /**
    * Records a notification. Returns false when its key is already recorded (a duplicate
-   * delivery racing this one): the caller's transaction must then be abandoned.
+   * delivery racing this one): the caller's transaction must then be abandoned. A conflict is
+   * skipped by the statement itself (ON CONFLICT DO NOTHING), never raised: on PostgreSQL a raised
+   * one would abort the caller's whole transaction, and with it the other notifications it holds.
    */
   async record(e: EventRecord, receivedAt: Date, db: Db = this.db): Promise<boolean> {
-    try {
-      await db
-        .insertInto('events')
-        .values({
+    return (await this.recordAll([e], receivedAt, db)).length > 0;
+  }
+
+  /**
+   * Records several notifications in one statement, skipping each whose key is already recorded or
+   * comes earlier in `records`. Returns the dedupe keys of the rows inserted.
+   */
+  async recordAll(records: readonly EventRecord[], receivedAt: Date, db: Db = this.db): Promise<string[]> {
+    if (records.length === 0) return [];
+    const rows = await db
+      .insertInto('events')
+      .values(
+        records.map((e) => ({
           dedupe_key: e.dedupeKey,
           secondary_key: e.secondaryKey ?? null,
           channel: e.channel,
@@ -60,13 +79,35 @@ export class EventRepository {
           outcome: e.outcome,
           reason: e.reason ?? null,
           payload: safeJson(e.payload),
-        })
-        .execute();
-      return true;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .returning('dedupe_key')
+      .execute();
+    return rows.map((r) => r.dedupe_key);
+  }
+
+  /** Writes several events' outcomes in one statement. */
+  async setOutcomes(writes: readonly EventOutcomeWrite[], db: Db = this.db): Promise<void> {
+    if (writes.length === 0) return;
+    if (writes.length === 1) {
+      const [w] = writes as [EventOutcomeWrite];
+      return this.setOutcome(w.dedupeKey, w.outcome, w.reason, w.customerId, db);
     }
+    const byKey = (value: (w: EventOutcomeWrite) => string | null) =>
+      sql<string>`case dedupe_key ${sql.join(
+        writes.map((w) => sql`when ${w.dedupeKey} then ${value(w)}`),
+        sql` `,
+      )} end`;
+    await db
+      .updateTable('events')
+      .set({ outcome: byKey((w) => w.outcome), reason: byKey((w) => w.reason), customer_id: byKey((w) => w.customerId) })
+      .where(
+        'dedupe_key',
+        'in',
+        writes.map((w) => w.dedupeKey),
+      )
+      .execute();
   }
 
   async setOutcome(

@@ -4,12 +4,44 @@
  * the same products). It is read as data, never imported as code, so the simulator still depends on
  * nothing else in the project (design §1).
  * Environment (read here only, design §1): SIMULATOR_PORT (default 4599), SIMULATOR_HOST
- * (default 127.0.0.1), SIMULATOR_REGISTRATION_URL (default http://127.0.0.1:3000/marketplace/register).
+ * (default 127.0.0.1), SIMULATOR_REGISTRATION_URL (default http://127.0.0.1:3000/marketplace/register),
+ * SIMULATOR_QUOTAS (calls per second per operation, e.g. `batchMeterUsage=100,getEntitlements=0`;
+ * 0 turns a quota off; default AWS's), SIMULATOR_CLOCK_OFFSET_MS (the simulator clock's start
+ * offset from real time, e.g. -7200000 to subscribe buyers two hours in the past and then advance
+ * it with `POST /simulator/api/clock/advance`; default 0).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator } from './index';
-import type { CreateProductInput, PricingModel } from './types';
+import type { CreateProductInput, PricingModel, SimulatorOptions } from './types';
+
+const QUOTA_NAMES = ['batchMeterUsage', 'meterUsage', 'registerUsage', 'getEntitlements'] as const;
+type QuotaName = (typeof QUOTA_NAMES)[number];
+
+/**
+ * The simulator options the environment sets beyond port and host (SIMULATOR_QUOTAS,
+ * SIMULATOR_CLOCK_OFFSET_MS), refusing anything malformed.
+ */
+export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>): Pick<SimulatorOptions, 'quotas' | 'now'> {
+  const options: { quotas?: Partial<Record<QuotaName, number>>; now?: () => number } = {};
+  const quotas = env.SIMULATOR_QUOTAS?.trim();
+  if (quotas) {
+    options.quotas = {};
+    for (const entry of quotas.split(',')) {
+      const [name, value, extra] = entry.split('=').map((p) => p.trim());
+      if (!QUOTA_NAMES.includes(name as QuotaName) || value === undefined || extra !== undefined || !/^\d+$/.test(value))
+        throw new Error(`SIMULATOR_QUOTAS: "${entry}" is not <${QUOTA_NAMES.join('|')}>=<calls per second>`);
+      options.quotas[name as QuotaName] = Number(value);
+    }
+  }
+  const offset = env.SIMULATOR_CLOCK_OFFSET_MS?.trim();
+  if (offset) {
+    if (!/^-?\d+$/.test(offset)) throw new Error(`SIMULATOR_CLOCK_OFFSET_MS must be a whole number of milliseconds, got ${offset}`);
+    const ms = Number(offset);
+    options.now = () => Date.now() + ms;
+  }
+  return options;
+}
 
 /** Maps the demo catalogue (the service's product format) to simulator products, refusing anything malformed. */
 export function demoCatalogue(text: string): CreateProductInput[] {
@@ -44,6 +76,7 @@ async function main(): Promise<void> {
     throw new Error(`SIMULATOR_PORT must be a port number, got ${process.env.SIMULATOR_PORT}`);
   const catalogue = demoCatalogue(readFileSync(join(__dirname, '..', 'demo-products.json'), 'utf8'));
   const sim = await startSimulator({
+    ...optionsFromEnv(process.env),
     port,
     host: process.env.SIMULATOR_HOST ?? '127.0.0.1',
     ...(process.env.SIMULATOR_REGISTRATION_URL ? { registrationUrl: process.env.SIMULATOR_REGISTRATION_URL } : {}),

@@ -212,7 +212,10 @@ run('queue handlers against moto: envelopes from an implementation we did not wr
     let down = true;
     const real = h.container.eventProcessor;
     const flaky = {
-      handle: (...a: Parameters<EventProcessor['handle']>) => (down ? Promise.reject(new Error('store unreachable')) : real.handle(...a)),
+      handleBatch: (...a: Parameters<EventProcessor['handleBatch']>) =>
+        down
+          ? Promise.resolve(a[0].map((): PromiseSettledResult<never> => ({ status: 'rejected', reason: new Error('store unreachable') })))
+          : real.handleBatch(...a),
     } as unknown as EventProcessor;
     startConsumers(flaky, { visibilityTimeout: 1 });
     await sqs.send(new SendMessageCommand({ QueueUrl: subscriptionQueue, MessageBody: '{"poison":' }));

@@ -99,10 +99,10 @@ describe('notification queues through the simulator SQS, with the real SDK and s
     let started = 0;
     let finished = 0;
     const slow = {
-      handle: async (...args: Parameters<EventProcessor['handle']>) => {
+      handleBatch: async (...args: Parameters<EventProcessor['handleBatch']>) => {
         started++;
         await new Promise((r) => setTimeout(r, 700));
-        const result = await real.handle(...args);
+        const result = await real.handleBatch(...args);
         finished++;
         return result;
       },

@@ -182,29 +182,44 @@ export class MoneySystem {
     }
     const order = shuffle(copies, random);
     const outcome = new Map<string, boolean>();
+    // Every other chunk is one receive committed together (handleBatch, as the queue consumer does),
+    // the others concurrent single deliveries (as two consumers, or the SNS HTTP endpoint, do).
+    let chunkNo = 0;
     for (let i = 0; i < order.length;) {
       const size = 1 + Math.floor(random() * 3);
       const chunk = order.slice(i, i + size);
       i += size;
       const processor = this.pick(instance + Math.floor(random() * 2)).container.eventProcessor;
-      await Promise.all(
-        chunk.map(async ({ message }) => {
-          stats.copies++;
-          const sent = Number(message.Attributes?.SentTimestamp);
-          const parsed = parseQueueMessage(message.Body ?? '', {
+      const delivery = (message: Message) => {
+        const sent = Number(message.Attributes?.SentTimestamp);
+        return {
+          parsed: parseQueueMessage(message.Body ?? '', {
             messageId: message.MessageId!,
             sentTimestamp: Number.isFinite(sent) && sent > 0 ? new Date(sent) : undefined,
-          });
-          try {
-            await processor.handle(parsed, { dedupeKey: `sqs:${message.MessageId}`, channel: 'sqs:model', body: message.Body ?? '' });
-            if (!outcome.has(message.ReceiptHandle!)) outcome.set(message.ReceiptHandle!, true);
-          } catch (error) {
-            if (!this.storeSwitch.down && !this.awsFaults) throw error;
-            outcome.set(message.ReceiptHandle!, false);
-            stats.failed++;
-          }
-        }),
-      );
+          }),
+          raw: { dedupeKey: `sqs:${message.MessageId}`, channel: 'sqs:model', body: message.Body ?? '' },
+        };
+      };
+      const settle = (message: Message, result: PromiseSettledResult<unknown>) => {
+        stats.copies++;
+        if (result.status === 'fulfilled') {
+          if (!outcome.has(message.ReceiptHandle!)) outcome.set(message.ReceiptHandle!, true);
+          return;
+        }
+        if (!this.storeSwitch.down && !this.awsFaults) throw result.reason;
+        outcome.set(message.ReceiptHandle!, false);
+        stats.failed++;
+      };
+      const results =
+        chunkNo++ % 2 === 0
+          ? await processor.handleBatch(chunk.map(({ message }) => delivery(message)))
+          : await Promise.allSettled(
+              chunk.map(({ message }) => {
+                const d = delivery(message);
+                return processor.handle(d.parsed, d.raw);
+              }),
+            );
+      chunk.forEach(({ message }, k) => settle(message, results[k]!));
     }
     for (const { queue, message } of got) {
       const QueueUrl = this.h.sim.queueUrl(queue);
