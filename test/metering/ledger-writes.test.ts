@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely';
-import { CustomerRepository } from '../../src/customers/customer.repository';
 import { allocationParts, billedQuantity, hourValue } from '../../src/metering/aggregation';
 import { BucketRepository } from '../../src/metering/bucket.repository';
 import { UsageLedger } from '../../src/metering/ledger';
@@ -8,9 +7,9 @@ import { ManualClock } from '../../src/platform/clock';
 import { createLogger } from '../../src/platform/logger';
 import { ProductCatalog, type ProductConfig } from '../../src/products/product-config';
 import type { Store } from '../../src/store/database';
-import { applyMigrations } from '../../src/store/migration-runner';
 import { migrations } from '../../src/store/migrations';
-import { describeDialects, openTestStore, type TestStore } from '../support/stores';
+import { activeCustomers as activeBenchCustomers } from '../../bench/metering-bench-support';
+import { describeDialects, openTestStore, openTestStoreAt, type TestStore } from '../support/stores';
 
 const product: ProductConfig = {
   code: 'writes-product',
@@ -39,25 +38,14 @@ function ledgerOn(store: Store, clock: ManualClock): UsageLedger {
   });
 }
 
-async function activeCustomers(store: Store, n: number, at: Date): Promise<string[]> {
-  const repo = new CustomerRepository(store.db);
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = await repo.upsert({ productCode: product.code, customerIdentifier: `w-${i}` }, at);
-    await store.db
-      .transaction()
-      .execute((tx) =>
-        repo.saveSubscriptionState(
-          tx,
-          c.id,
-          { status: 'active', statusEventTime: at, activatedAt: at, finalWindowOpenedAt: null, endedAt: null },
-          at,
-        ),
-      );
-    ids.push(c.id);
-  }
-  return ids;
-}
+/** `n` active customers of the test's product (the benches' helper). */
+const activeCustomers = (store: Store, n: number, at: Date): Promise<string[]> =>
+  activeBenchCustomers(
+    store,
+    Array.from({ length: n }, (_, i) => `w-${i}`),
+    at,
+    product,
+  );
 
 const count = async (store: Store, table: string): Promise<number> =>
   Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(store.db)).rows[0]!.n);
@@ -160,24 +148,12 @@ describeDialects('ledger writes on %s', (dialect) => {
   });
 
   it('migration 0012 moves the ids stored in a distinct bucket into rows: the count stays exact and later writes add to it', async () => {
-    t = await openTestStore(dialect);
-    const store = t.store;
-    const db = store.db as unknown as Kysely<unknown>;
-    const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
-    const tables =
-      dialect === 'postgres'
-        ? (await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`.execute(db)).rows
-        : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows;
-    if (dialect === 'sqlite') await sql`pragma foreign_keys = off`.execute(db);
-    for (const { name } of tables)
-      await (
-        dialect === 'postgres' ? sql`drop table if exists ${sql.table(name)} cascade` : sql`drop table if exists ${sql.table(name)}`
-      ).execute(db);
-    if (dialect === 'sqlite') await sql`pragma foreign_keys = on`.execute(db);
     // Every migration but the ledger's 0012 and 0013 (a later one of another change may be applied already).
     const before = migrations.filter((m) => !m.name.startsWith('0012') && !m.name.startsWith('0013'));
     expect(before.length).toBe(migrations.length - 2);
-    await applyMigrations(db, dialect, schema, before);
+    const at0011 = await openTestStoreAt(dialect, before);
+    t = at0011;
+    const { store, db } = at0011;
     const at = new Date('2026-03-10T09:00:00Z');
     const [c] = await activeCustomers(store, 1, at);
     const ids = Array.from({ length: 2500 }, (_, i) => ({

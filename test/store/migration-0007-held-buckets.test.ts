@@ -4,7 +4,7 @@ import type { Store } from '../../src/store/database';
 import { applyMigrations } from '../../src/store/migration-runner';
 import { migrations } from '../../src/store/migrations';
 import { BucketRepository } from '../../src/metering/bucket.repository';
-import { describeDialects, openTestStore, type TestStore } from '../support/stores';
+import { describeDialects, openTestStoreAt, type TestStore } from '../support/stores';
 
 /**
  * Migration 0007 on a database an earlier release wrote: the records that release kept `sealed`
@@ -15,26 +15,11 @@ describeDialects('migration 0007 (held buckets) on %s', (dialect) => {
   let t: TestStore;
   afterEach(async () => t?.dispose());
 
-  /** A store migrated up to 0006 only: `openTestStore` migrates fully, so the schema is rebuilt by the runner. */
+  /** A store migrated up to 0006 only. */
   async function storeAt0006(): Promise<{ store: Store; db: Kysely<unknown>; schema: string | undefined }> {
-    t = await openTestStore(dialect);
-    const store = t.store;
-    const db = store.db as unknown as Kysely<unknown>;
-    const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
-    // Every table of the store, whatever later migrations added: the schema starts again empty.
-    const tables =
-      dialect === 'postgres'
-        ? (await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`.execute(db)).rows
-        : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows;
-    if (dialect === 'sqlite') await sql`pragma foreign_keys = off`.execute(db);
-    for (const { name } of tables) {
-      await (
-        dialect === 'postgres' ? sql`drop table if exists ${sql.table(name)} cascade` : sql`drop table if exists ${sql.table(name)}`
-      ).execute(db);
-    }
-    if (dialect === 'sqlite') await sql`pragma foreign_keys = on`.execute(db);
-    await applyMigrations(db, dialect, schema, migrations.slice(0, 6));
-    return { store, db, schema };
+    const at = await openTestStoreAt(dialect, migrations.slice(0, 6));
+    t = at;
+    return { store: at.store, db: at.db, schema: at.schema };
   }
 
   it('turns sealed or sending rows that lack their quantity or identity into held, with their reason; leaves the rest alone', async () => {

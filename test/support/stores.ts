@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { sql, type Kysely } from 'kysely';
+import { applyMigrations } from '../../src/store/migration-runner';
+import type { NumberedMigration } from '../../src/store/migrations';
 import { openStore, type Store } from '../../src/store/database';
 import { announceSkip } from './skip-notice';
 
@@ -83,4 +86,31 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
       await c.end();
     },
   };
+}
+
+/**
+ * A fresh store whose schema holds only `chosen` migrations, for a test of a later one on the data
+ * an earlier release wrote: {@link openTestStore} migrates fully, so every table is dropped (whatever
+ * later migrations added) and the runner applies the chosen ones. `db` is untyped: the schema is
+ * not today's.
+ */
+export async function openTestStoreAt(
+  dialect: Dialect,
+  chosen: readonly NumberedMigration[],
+): Promise<TestStore & { db: Kysely<unknown>; schema: string | undefined }> {
+  const t = await openTestStore(dialect);
+  const db = t.store.db as unknown as Kysely<unknown>;
+  const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
+  const tables =
+    dialect === 'postgres'
+      ? (await sql<{ name: string }>`select tablename as name from pg_tables where schemaname = current_schema()`.execute(db)).rows
+      : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(db)).rows;
+  if (dialect === 'sqlite') await sql`pragma foreign_keys = off`.execute(db);
+  for (const { name } of tables)
+    await (
+      dialect === 'postgres' ? sql`drop table if exists ${sql.table(name)} cascade` : sql`drop table if exists ${sql.table(name)}`
+    ).execute(db);
+  if (dialect === 'sqlite') await sql`pragma foreign_keys = on`.execute(db);
+  await applyMigrations(db, dialect, schema, chosen);
+  return Object.assign(t, { db, schema });
 }
