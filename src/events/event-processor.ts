@@ -95,11 +95,6 @@ export class EventProcessor {
     return 'outcome' in prepared ? prepared : this.commitOne(prepared);
   }
 
-  async process(event: MarketplaceEvent): Promise<ProcessResult> {
-    const prepared = await this.prepareEvent(event);
-    return 'outcome' in prepared ? prepared : this.commitOne(prepared);
-  }
-
   /**
    * Handles the notifications of one receive, committing their effects in one transaction (one
    * commit instead of one per message). Each answer is settled on its own: a notification whose
